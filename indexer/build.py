@@ -1,0 +1,303 @@
+"""Build or update the index of a corpus: parse, chunk, embed, store, publish atomically."""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from indexer.chunking import make_splitter
+from indexer.claims import split_claims
+from indexer.embedder import Embedder
+from indexer.index_files import (
+    ChunkRecord,
+    DocumentRecord,
+    IndexData,
+    IndexUnavailable,
+    Manifest,
+    SentenceRecord,
+    read_index,
+    same_model,
+    write_index,
+)
+from indexer.loaders import LoadedDocument, UnreadableDocument, content_hash, discover, doc_id_for, load_document
+from indexer.location import IndexLocation
+from indexer.store import FaissStore, IndexType, choose_index_type
+from indexer.terms import content_terms
+
+_EMBED_SLICE = 256
+
+
+@dataclass
+class IndexReport:
+    """What a run did, for the summary printed at the end."""
+
+    index_dir: Path
+    documents: int = 0
+    chunks: int = 0
+    sentences: int = 0
+    embedded_documents: list[str] = field(default_factory=list)
+    reused_documents: list[str] = field(default_factory=list)
+    removed_documents: list[str] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)
+    index_type: str = ""
+    seconds: float = 0.0
+    unchanged: bool = False
+
+
+@dataclass
+class _DocumentParts:
+    record: DocumentRecord
+    chunks: list[ChunkRecord]
+    sentences: list[SentenceRecord]
+    chunk_vectors: np.ndarray
+    sentence_vectors: np.ndarray
+
+
+class Indexer:
+    """Keeps its settings; ``run`` indexes a corpus folder into an index folder.
+
+    Documents whose content hash and settings are unchanged since the last build are copied from it
+    rather than embedded again, so re-running on an unchanged corpus costs only reading the files.
+    """
+
+    def __init__(
+        self,
+        embedder: Embedder,
+        chunk_size: int = 200,
+        chunk_overlap: int = 40,
+        index_type: IndexType = "auto",
+        progress: bool = True,
+    ) -> None:
+        self.embedder = embedder
+        self.chunk_size = chunk_size
+        self.chunk_overlap = chunk_overlap
+        self.index_type = index_type
+        self.progress = progress
+
+    def warm_up(self) -> None:
+        self.embedder.warm_up()
+
+    @property
+    def chunking(self) -> dict[str, object]:
+        return {"chunk_size": self.chunk_size, "chunk_overlap": self.chunk_overlap, "length": "model tokens"}
+
+    def run(self, corpus_dir: Path, index_dir: Path) -> IndexReport:
+        if not corpus_dir.is_dir():
+            raise FileNotFoundError(f"corpus folder {corpus_dir} does not exist")
+        self.warm_up()
+        started = time.perf_counter()
+        location = IndexLocation(index_dir)
+        report = IndexReport(index_dir=location.path)
+        with location.lock():
+            location.remove_stale_builds()
+            previous = self._previous(location.path)
+            parts = self._collect(corpus_dir, previous, report)
+            if previous is not None and self._same_as(previous, parts):
+                report.unchanged = True
+                data = previous
+            else:
+                data = self._assemble(parts, report.skipped)
+                build = location.new_build()
+                write_index(build, data)
+                location.publish(build)
+        report.documents = len(data.documents)
+        report.chunks = len(data.chunks)
+        report.sentences = len(data.sentences)
+        report.index_type = data.manifest.index_type
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _model_info(self) -> dict[str, object]:
+        return {"name": self.embedder.model_name, "dimension": self.embedder.dimension, "probe": self.embedder.probe()}
+
+    def _previous(self, index_dir: Path) -> IndexData | None:
+        """The last build, when its vectors can be reused with the current model and chunking."""
+        try:
+            previous = read_index(index_dir, with_store=False)
+        except IndexUnavailable:
+            return None
+        reusable = previous.manifest.chunking == self.chunking and same_model(
+            previous.manifest, self.embedder.dimension, self.embedder.probe()
+        )
+        return previous if reusable else None
+
+    def _same_as(self, previous: IndexData, parts: list[_DocumentParts]) -> bool:
+        return [d.record for d in parts] == previous.documents and previous.manifest.index_type == (
+            choose_index_type(sum(len(p.chunks) for p in parts), self.index_type)
+        )
+
+    def _collect(self, corpus_dir: Path, previous: IndexData | None, report: IndexReport) -> list[_DocumentParts]:
+        reusable = _split_by_document(previous) if previous else {}
+        paths = list(discover(corpus_dir))
+        fresh: list[tuple[LoadedDocument, list[SentenceRecord], list[ChunkRecord]]] = []
+        parts: dict[str, _DocumentParts] = {}
+        for path in tqdm(paths, desc="Reading", unit="doc", disable=not self.progress, leave=False):
+            doc_id = doc_id_for(path, corpus_dir)
+            try:
+                data = path.read_bytes()
+            except OSError as error:
+                report.skipped[doc_id] = f"cannot be read ({error.strerror})"
+                continue
+            old = reusable.get(doc_id)
+            if old is not None and old.record.content_hash == content_hash(data):
+                parts[doc_id] = old
+                report.reused_documents.append(doc_id)
+                continue
+            try:
+                document = load_document(path, corpus_dir, data)
+            except UnreadableDocument as error:
+                report.skipped[doc_id] = str(error)
+                continue
+            sentences, chunks = self._parse(document)
+            fresh.append((document, sentences, chunks))
+            report.embedded_documents.append(doc_id)
+        report.removed_documents = sorted(set(reusable) - {doc_id_for(p, corpus_dir) for p in paths})
+        # Headings and table cells are never answers: their sentence vectors stay zero, unembedded.
+        sentences_to_embed = [s for _, sentences, _ in fresh for s in sentences if s.kind != "heading"]
+        chunk_texts = [c.text for _, _, chunks in fresh for c in chunks]
+        vectors = self._embed([s.text for s in sentences_to_embed] + chunk_texts)
+        sentence_vectors = np.zeros((sum(len(s) for _, s, _ in fresh), self.embedder.dimension), np.float32)
+        flat_rows = np.cumsum([0] + [len(s) for _, s, _ in fresh])
+        embedded_rows = [
+            flat_rows[i] + s.row for i, (_, sentences, _) in enumerate(fresh) for s in sentences if s.kind != "heading"
+        ]
+        sentence_vectors[embedded_rows] = vectors[: len(sentences_to_embed)]
+        chunk_vectors = vectors[len(sentences_to_embed) :]
+        chunk_offset = 0
+        for i, (document, sentences, chunks) in enumerate(fresh):
+            parts[document.doc_id] = _DocumentParts(
+                record=DocumentRecord(document.doc_id, document.title, document.content_hash),
+                chunks=chunks,
+                sentences=sentences,
+                sentence_vectors=sentence_vectors[flat_rows[i] : flat_rows[i + 1]],
+                chunk_vectors=chunk_vectors[chunk_offset : chunk_offset + len(chunks)],
+            )
+            chunk_offset += len(chunks)
+        return [parts[doc_id] for doc_id in sorted(parts)]
+
+    def _parse(self, document: LoadedDocument) -> tuple[list[SentenceRecord], list[ChunkRecord]]:
+        """Sentences and chunks with rows local to the document (rebased when assembled)."""
+        splitter = make_splitter(self.chunk_size, self.chunk_overlap, self.embedder.count_tokens)
+        claims = splitter.fit(document.text, split_claims(document.text))
+        sentences = [
+            SentenceRecord(
+                row=i,
+                doc_id=document.doc_id,
+                text=" ".join(s.text.split()),
+                group=s.group,
+                markers=s.markers,
+                kind=s.kind,
+                unit=s.unit,
+                page=document.page_at(s.start),
+                terms=tuple(content_terms(s.text)),
+            )
+            for i, s in enumerate(claims)
+        ]
+        chunks: list[ChunkRecord] = []
+        for position, span in enumerate(splitter.split_sentences(document.text, claims)):
+            markers: list[str] = []
+            for sentence in sentences[span.first : span.last]:
+                markers.extend(m for m in sentence.markers if m not in markers)
+            chunks.append(
+                ChunkRecord(
+                    row=position,
+                    chunk_id=f"{document.doc_id}#{position}",
+                    doc_id=document.doc_id,
+                    text=span.text,
+                    first_sentence=span.first,
+                    end_sentence=span.last,
+                    markers=tuple(markers),
+                    page=document.page_at(claims[span.first].start),
+                )
+            )
+        return sentences, chunks
+
+    def _embed(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.embedder.dimension), dtype=np.float32)
+        batches: list[np.ndarray] = []
+        with tqdm(total=len(texts), desc="Embedding", unit="text", disable=not self.progress) as bar:
+            for start in range(0, len(texts), _EMBED_SLICE):
+                batches.append(self.embedder.embed_documents(texts[start : start + _EMBED_SLICE]))
+                bar.update(len(batches[-1]))
+        return np.concatenate(batches)
+
+    def _assemble(self, parts: list[_DocumentParts], skipped: dict[str, str]) -> IndexData:
+        chunks: list[ChunkRecord] = []
+        sentences: list[SentenceRecord] = []
+        units = 0
+        for part in parts:
+            base = len(sentences)
+            sentences.extend(_rebased_sentence(sentence, base, units) for sentence in part.sentences)
+            units += max((sentence.unit for sentence in part.sentences), default=-1) + 1
+            chunk_base = len(chunks)
+            chunks.extend(_rebased_chunk(chunk, chunk_base + i, base) for i, chunk in enumerate(part.chunks))
+        dimension = self.embedder.dimension
+        chunk_vectors = _stack([p.chunk_vectors for p in parts], dimension)
+        sentence_vectors = _stack([p.sentence_vectors for p in parts], dimension)
+        store = FaissStore.build(chunk_vectors, self.index_type)
+        manifest = Manifest(
+            model=self._model_info(),
+            chunking=self.chunking,
+            index_type=store.kind,
+            documents={
+                p.record.doc_id: {
+                    "title": p.record.title,
+                    "content_hash": p.record.content_hash,
+                    "chunks": len(p.chunks),
+                    "sentences": len(p.sentences),
+                }
+                for p in parts
+            },
+            counts={"documents": len(parts), "chunks": len(chunks), "sentences": len(sentences)},
+            created_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            skipped=dict(skipped),
+        )
+        return IndexData(manifest, [p.record for p in parts], chunks, sentences, chunk_vectors, sentence_vectors, store)
+
+
+def _stack(arrays: list[np.ndarray], dimension: int) -> np.ndarray:
+    return np.concatenate(arrays) if arrays else np.zeros((0, dimension), dtype=np.float32)
+
+
+def _split_by_document(data: IndexData) -> dict[str, _DocumentParts]:
+    """The previous build cut back into per-document parts with local rows, ready to be reused."""
+    sentence_rows: dict[str, list[int]] = defaultdict(list)
+    chunk_rows: dict[str, list[int]] = defaultdict(list)
+    for sentence in data.sentences:
+        sentence_rows[sentence.doc_id].append(sentence.row)
+    for chunk in data.chunks:
+        chunk_rows[chunk.doc_id].append(chunk.row)
+    parts: dict[str, _DocumentParts] = {}
+    for record in data.documents:
+        rows = sentence_rows[record.doc_id]
+        base = rows[0] if rows else 0
+        first_unit = data.sentences[base].unit if rows else 0
+        parts[record.doc_id] = _DocumentParts(
+            record=record,
+            sentences=[_rebased_sentence(data.sentences[r], -base, -first_unit) for r in rows],
+            chunks=[
+                _rebased_chunk(data.chunks[r], i, -base) for i, r in enumerate(chunk_rows[record.doc_id])
+            ],
+            sentence_vectors=data.sentence_vectors[rows],
+            chunk_vectors=data.chunk_vectors[chunk_rows[record.doc_id]],
+        )
+    return parts
+
+
+def _rebased_sentence(sentence: SentenceRecord, row_shift: int, unit_shift: int) -> SentenceRecord:
+    return replace(sentence, row=sentence.row + row_shift, unit=sentence.unit + unit_shift)
+
+
+def _rebased_chunk(chunk: ChunkRecord, row: int, sentence_shift: int) -> ChunkRecord:
+    return replace(
+        chunk,
+        row=row,
+        first_sentence=chunk.first_sentence + sentence_shift,
+        end_sentence=chunk.end_sentence + sentence_shift,
+    )

@@ -1,0 +1,201 @@
+"""The index on disk: manifest, FAISS index, vectors and SQLite metadata, read and written in one place."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from indexer.store import FaissStore
+
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+FAISS_FILE = "chunks.faiss"
+CHUNK_VECTORS = "chunk_vectors.npy"
+SENTENCE_VECTORS = "sentence_vectors.npy"
+METADATA = "metadata.sqlite"
+
+
+class IndexUnavailable(Exception):
+    """The index is missing, damaged or was built for another model or format; the message says which."""
+
+
+@dataclass(frozen=True)
+class DocumentRecord:
+    doc_id: str
+    title: str
+    content_hash: str
+
+
+@dataclass(frozen=True)
+class ChunkRecord:
+    row: int
+    chunk_id: str
+    doc_id: str
+    text: str
+    first_sentence: int
+    end_sentence: int
+    markers: tuple[str, ...]
+    page: int | None
+
+
+@dataclass(frozen=True)
+class SentenceRecord:
+    row: int
+    doc_id: str
+    text: str
+    group: str
+    markers: tuple[str, ...]
+    kind: str
+    unit: int
+    page: int | None
+    terms: tuple[str, ...]
+
+
+@dataclass
+class Manifest:
+    model: dict[str, Any]
+    chunking: dict[str, Any]
+    index_type: str
+    documents: dict[str, dict[str, Any]]
+    counts: dict[str, int]
+    format_version: int = FORMAT_VERSION
+    created_at: str = ""
+    skipped: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class IndexData:
+    manifest: Manifest
+    documents: list[DocumentRecord]
+    chunks: list[ChunkRecord]
+    sentences: list[SentenceRecord]
+    chunk_vectors: np.ndarray
+    sentence_vectors: np.ndarray
+    store: FaissStore | None = None
+
+
+def read_manifest(index_dir: Path) -> Manifest:
+    path = index_dir / MANIFEST
+    if not path.is_file():
+        raise IndexUnavailable(f"no index at {index_dir}: run `citeqa index` first")
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        manifest = Manifest(**raw)
+    except (ValueError, TypeError) as error:
+        raise IndexUnavailable(f"the manifest {path} is damaged ({error}): rebuild with `citeqa index`") from None
+    if manifest.format_version != FORMAT_VERSION:
+        raise IndexUnavailable(
+            f"the index at {index_dir} has format {manifest.format_version}, this citeqa reads "
+            f"format {FORMAT_VERSION}: rebuild it with `citeqa index`"
+        )
+    return manifest
+
+
+def check_model(manifest: Manifest, name: str, dimension: int, probe: list[float]) -> None:
+    """Refuse an index whose vectors another model made: its scores would be meaningless.
+
+    Models are told apart by what they compute (dimension and a probe embedding), not by where
+    they are stored, so the same weights under another path or name are accepted.
+    """
+    if not same_model(manifest, dimension, probe):
+        built = manifest.model
+        raise IndexUnavailable(
+            f"the index was built with model {built.get('name')!r} (dimension {built.get('dimension')}), "
+            f"but the service is configured with {name!r} (dimension {dimension}), which embeds text "
+            "differently: rebuild the index with `citeqa index`, or configure the model it was built "
+            "with (CITEQA_MODEL)"
+        )
+
+
+def same_model(manifest: Manifest, dimension: int, probe: list[float]) -> bool:
+    built = manifest.model
+    return built.get("dimension") == dimension and bool(np.allclose(built.get("probe", []), probe, atol=2e-3))
+
+
+def read_index(index_dir: Path, with_store: bool = True) -> IndexData:
+    manifest = read_manifest(index_dir)
+    try:
+        documents, chunks, sentences = _read_metadata(index_dir / METADATA)
+        chunk_vectors = np.load(index_dir / CHUNK_VECTORS)
+        sentence_vectors = np.load(index_dir / SENTENCE_VECTORS)
+        store = FaissStore.load(index_dir / FAISS_FILE) if with_store else None
+    except (OSError, ValueError, sqlite3.Error, RuntimeError) as error:
+        raise IndexUnavailable(f"the index at {index_dir} is damaged ({error}): rebuild with `citeqa index`") from None
+    consistent = (
+        len(chunk_vectors) == len(chunks)
+        and len(sentence_vectors) == len(sentences)
+        and (store is None or store.size == len(chunks))
+        and manifest.counts.get("chunks") == len(chunks)
+    )
+    if not consistent:
+        raise IndexUnavailable(f"the index at {index_dir} is inconsistent: rebuild with `citeqa index`")
+    return IndexData(manifest, documents, chunks, sentences, chunk_vectors, sentence_vectors, store)
+
+
+def write_index(index_dir: Path, data: IndexData) -> None:
+    """Write every file of ``data`` into an empty ``index_dir``; the manifest goes last."""
+    assert data.store is not None
+    data.store.save(index_dir / FAISS_FILE)
+    np.save(index_dir / CHUNK_VECTORS, data.chunk_vectors)
+    np.save(index_dir / SENTENCE_VECTORS, data.sentence_vectors)
+    _write_metadata(index_dir / METADATA, data)
+    (index_dir / MANIFEST).write_text(json.dumps(asdict(data.manifest), indent=2, ensure_ascii=False), "utf-8")
+
+
+_SCHEMA = """
+CREATE TABLE documents (doc_id TEXT PRIMARY KEY, title TEXT NOT NULL, content_hash TEXT NOT NULL);
+CREATE TABLE chunks (row INTEGER PRIMARY KEY, chunk_id TEXT NOT NULL UNIQUE, doc_id TEXT NOT NULL,
+    text TEXT NOT NULL, first_sentence INTEGER NOT NULL, end_sentence INTEGER NOT NULL,
+    markers TEXT NOT NULL, page INTEGER);
+CREATE TABLE sentences (row INTEGER PRIMARY KEY, doc_id TEXT NOT NULL, text TEXT NOT NULL,
+    grp TEXT NOT NULL, markers TEXT NOT NULL, kind TEXT NOT NULL, unit INTEGER NOT NULL,
+    page INTEGER, terms TEXT NOT NULL);
+"""
+
+
+def _write_metadata(path: Path, data: IndexData) -> None:
+    with sqlite3.connect(path) as db:
+        db.executescript(_SCHEMA)
+        db.executemany(
+            "INSERT INTO documents VALUES (?, ?, ?)",
+            [(d.doc_id, d.title, d.content_hash) for d in data.documents],
+        )
+        db.executemany(
+            "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (c.row, c.chunk_id, c.doc_id, c.text, c.first_sentence, c.end_sentence, json.dumps(c.markers), c.page)
+                for c in data.chunks
+            ],
+        )
+        db.executemany(
+            "INSERT INTO sentences VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (s.row, s.doc_id, s.text, s.group, json.dumps(s.markers), s.kind, s.unit, s.page, " ".join(s.terms))
+                for s in data.sentences
+            ],
+        )
+    db.close()
+
+
+def _read_metadata(path: Path) -> tuple[list[DocumentRecord], list[ChunkRecord], list[SentenceRecord]]:
+    if not path.is_file():
+        raise OSError(f"{path.name} is missing")
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        documents = [DocumentRecord(*row) for row in db.execute("SELECT * FROM documents ORDER BY rowid")]
+        chunks = [
+            ChunkRecord(r[0], r[1], r[2], r[3], r[4], r[5], tuple(json.loads(r[6])), r[7])
+            for r in db.execute("SELECT * FROM chunks ORDER BY row")
+        ]
+        sentences = [
+            SentenceRecord(r[0], r[1], r[2], r[3], tuple(json.loads(r[4])), r[5], r[6], r[7], tuple(r[8].split()))
+            for r in db.execute("SELECT * FROM sentences ORDER BY row")
+        ]
+    finally:
+        db.close()
+    return documents, chunks, sentences

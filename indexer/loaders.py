@@ -1,0 +1,149 @@
+"""Read report files (.txt, .md, .html, .pdf) into normalised text with page offsets."""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from indexer.normalise import normalise
+
+SUPPORTED_SUFFIXES = frozenset({".txt", ".md", ".markdown", ".html", ".htm", ".pdf"})
+_TITLE_MIN_CHARS = 12
+_TITLE_MAX_CHARS = 160
+
+
+class UnreadableDocument(Exception):
+    """A corpus file that cannot be turned into text; the message says why."""
+
+
+@dataclass(frozen=True)
+class LoadedDocument:
+    doc_id: str
+    title: str
+    text: str
+    content_hash: str
+    # Offset in ``text`` where each page starts; empty for formats without pages.
+    page_starts: tuple[int, ...] = ()
+
+    def page_at(self, offset: int) -> int | None:
+        """1-based page number of the character at ``offset``."""
+        if not self.page_starts:
+            return None
+        return bisect.bisect_right(self.page_starts, offset)
+
+
+def discover(corpus_dir: Path) -> Iterator[Path]:
+    """Supported files under ``corpus_dir`` in a stable order, hidden files and folders left out."""
+    for path in sorted(corpus_dir.rglob("*")):
+        relative = path.relative_to(corpus_dir)
+        if any(part.startswith(".") for part in relative.parts):
+            continue
+        if path.is_file() and path.suffix.lower() in SUPPORTED_SUFFIXES:
+            yield path
+
+
+def doc_id_for(path: Path, corpus_dir: Path) -> str:
+    return path.relative_to(corpus_dir).as_posix()
+
+
+def content_hash(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def load_document(path: Path, corpus_dir: Path, data: bytes | None = None) -> LoadedDocument:
+    """Raise ``UnreadableDocument`` with a reason for a file that yields no text."""
+    if data is None:
+        data = path.read_bytes()
+    suffix = path.suffix.lower()
+    if suffix == ".pdf":
+        pages, title = _read_pdf(data)
+    elif suffix in {".html", ".htm"}:
+        text, title = _read_html(data)
+        pages = [text]
+    else:
+        raw = _decode(data)
+        text = _strip_markdown(raw) if suffix in {".md", ".markdown"} else raw
+        pages, title = [text], None
+    normalised = [normalise(page) for page in pages]
+    page_starts: list[int] = []
+    offset = 0
+    for page in normalised:
+        page_starts.append(offset)
+        offset += len(page) + 2
+    text = "\n\n".join(normalised)
+    if not text.strip():
+        raise UnreadableDocument("no text could be extracted")
+    return LoadedDocument(
+        doc_id=doc_id_for(path, corpus_dir),
+        title=title or _title_from_text(text) or path.stem,
+        text=text,
+        content_hash=content_hash(data),
+        page_starts=tuple(page_starts) if suffix == ".pdf" else (),
+    )
+
+
+def _decode(data: bytes) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise UnreadableDocument(f"not valid UTF-8 text (byte {error.start})") from None
+
+
+def _title_from_text(text: str) -> str | None:
+    for line in text.splitlines():
+        line = line.strip().lstrip("-• ").strip()
+        if len(line) >= _TITLE_MIN_CHARS:
+            return line[:_TITLE_MAX_CHARS]
+    return None
+
+
+def _strip_markdown(text: str) -> str:
+    text = re.sub(r"^\s{0,3}#{1,6}\s+(.*?)\s*#*\s*$", r"\n\1\n", text, flags=re.MULTILINE)
+    text = re.sub(r"!\[([^\]]*)\]\([^)]*\)", r"\1", text)
+    text = re.sub(r"\[([^\]]+)\]\([^)]*\)", r"\1", text)
+    return re.sub(r"(\*\*|__)(.+?)\1", r"\2", text)
+
+
+_BLOCK_TAGS = (
+    "p div section article header footer main aside nav h1 h2 h3 h4 h5 h6 ul ol li table tr "
+    "blockquote pre figure figcaption dl dt dd hr"
+).split()
+
+
+def _read_html(data: bytes) -> tuple[str, str | None]:
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(data, "html.parser")
+    title_tag = soup.find("title") or soup.find("h1")
+    title = title_tag.get_text(" ", strip=True) if title_tag else None
+    for tag in soup(["script", "style", "noscript", "template", "head", "svg"]):
+        tag.decompose()
+    for tag in soup.find_all("br"):
+        tag.replace_with("\n")
+    for tag in soup.find_all(["td", "th"]):
+        tag.insert_after(" ")
+    for tag in soup.find_all(_BLOCK_TAGS):
+        tag.insert_before("\n- " if tag.name == "li" else "\n\n")
+        tag.insert_after("\n\n")
+    return soup.get_text(), title or None
+
+
+def _read_pdf(data: bytes) -> tuple[list[str], str | None]:
+    from io import BytesIO
+
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    try:
+        reader = PdfReader(BytesIO(data))
+        pages = [page.extract_text() or "" for page in reader.pages]
+        title = reader.metadata.title if reader.metadata else None
+    except (PdfReadError, ValueError, KeyError, OSError) as error:
+        raise UnreadableDocument(f"not a readable PDF ({error})") from None
+    if not any(page.strip() for page in pages):
+        raise UnreadableDocument("the PDF has no text layer (scanned pages need OCR first)")
+    return pages, title or None

@@ -1,0 +1,61 @@
+"""Where an index lives, and how a new build replaces the old one without a moment of half-written state.
+
+``index_dir`` is a symbolic link to a complete build in ``.<name>.builds/``. A build is written in a
+fresh folder there and published by replacing the link in one rename, so readers see either the old
+index or the new one; a build killed half-way leaves only a stray folder that the next build removes.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+
+class IndexLocked(Exception):
+    """Another build of the same index is running."""
+
+
+class IndexLocation:
+    def __init__(self, index_dir: Path) -> None:
+        self.path = Path(os.path.abspath(index_dir))
+        self.builds = self.path.parent / f".{self.path.name}.builds"
+        self._lock_path = self.path.parent / f".{self.path.name}.lock"
+
+    @contextmanager
+    def lock(self) -> Iterator[None]:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self._lock_path, "w") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise IndexLocked(f"another `citeqa index` is building {self.path}; wait for it to finish") from None
+            yield
+
+    def new_build(self) -> Path:
+        self.builds.mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(prefix="build-", dir=self.builds))
+
+    def publish(self, build: Path) -> None:
+        """Point ``index_dir`` at ``build`` in one rename, then remove every other build."""
+        if self.path.is_dir() and not self.path.is_symlink():
+            # An index written elsewhere and copied in as a plain folder: adopt it as a build.
+            self.path.rename(self.builds / f"adopted-{os.getpid()}")
+        link = self.path.parent / f".{self.path.name}.link-{os.getpid()}"
+        link.unlink(missing_ok=True)
+        link.symlink_to(os.path.relpath(build, self.path.parent))
+        os.replace(link, self.path)
+        self.remove_stale_builds()
+
+    def remove_stale_builds(self) -> None:
+        """Delete builds the link does not point at (left by earlier or killed runs); call under the lock."""
+        current = self.path.resolve() if self.path.exists() else None
+        if not self.builds.is_dir():
+            return
+        for build in self.builds.iterdir():
+            if build.resolve() != current:
+                shutil.rmtree(build, ignore_errors=True)

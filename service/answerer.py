@@ -1,0 +1,162 @@
+"""Extractive, grounded answers: sentences of the retrieved passages, each with its claim's markers.
+
+A cosine score alone cannot tell a question the reports answer from one they merely resemble (a
+question about Scale AI's revenue scores high against any sentence about Scale AI). So a sentence
+must also *cover* the question: the rare words the question asks about (weighted by how rare they
+are in the corpus) must appear in the sentence's claim, and every number the question names must
+appear in the passage. Thresholds were measured on the gold set (``eval/gold.jsonl``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from indexer.claims import render_with_group
+from indexer.index_files import SentenceRecord
+from indexer.terms import content_terms, names_in, numbers_in
+from service.search_index import Hit, SearchIndex
+
+ABSTENTION = "The reports do not answer this question."
+
+
+@dataclass(frozen=True)
+class Citation:
+    marker: str
+    doc_id: str
+    chunk_id: str
+    quote: str
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Why a sentence was (or was not) good enough, kept for the response and for tuning."""
+
+    sentence: SentenceRecord
+    hit: Hit
+    similarity: float
+    coverage: float
+    sentence_coverage: float
+    names_found: bool
+
+    @property
+    def score(self) -> float:
+        """Ranking only: among a claim's sentences, the one holding the question's words comes first."""
+        return self.similarity + COVERAGE_WEIGHT * (self.coverage + self.sentence_coverage) / 2
+
+
+@dataclass(frozen=True)
+class Answer:
+    text: str
+    abstained: bool
+    citations: list[Citation] = field(default_factory=list)
+    sources: list[Hit] = field(default_factory=list)
+    evidence: list[Evidence] = field(default_factory=list)
+
+
+COVERAGE_WEIGHT = 0.5
+
+
+class Answerer:
+    def __init__(
+        self,
+        min_similarity: float = 0.3,
+        min_coverage: float = 0.5,
+        max_sentences: int = 3,
+        similarity_margin: float = 0.1,
+        duplicate_similarity: float = 0.9,
+    ) -> None:
+        self.min_similarity = min_similarity
+        self.min_coverage = min_coverage
+        self.max_sentences = max_sentences
+        self.similarity_margin = similarity_margin
+        self.duplicate_similarity = duplicate_similarity
+
+    def run(self, question: str, question_vector: np.ndarray, hits: list[Hit], index: SearchIndex) -> Answer:
+        ranked = sorted(self.weigh(question, question_vector, hits, index), key=lambda e: -e.score)
+        if not ranked or not self._answers(ranked[0]):
+            return Answer(ABSTENTION, abstained=True, sources=hits, evidence=ranked[:1])
+        chosen = self._choose(ranked, index)
+        chosen.sort(key=lambda e: e.sentence.row)
+        return Answer(
+            text=" ".join(render_with_group(e.sentence.text, e.sentence.group) for e in chosen),
+            abstained=False,
+            citations=_citations(chosen),
+            sources=hits,
+            evidence=chosen,
+        )
+
+    def weigh(self, question: str, question_vector: np.ndarray, hits: list[Hit], index: SearchIndex) -> list[Evidence]:
+        """Every answer-worthy sentence of the retrieved passages, with its similarity and coverage."""
+        terms = list(dict.fromkeys(content_terms(question)))
+        variants = [index.variants(t) for t in terms]
+        weights = np.array([index.idf(v) for v in variants])
+        numbers = numbers_in(question)
+        names = [index.variants(t) for t in dict.fromkeys(names_in(question))]
+        seen: set[int] = set()
+        evidence: list[Evidence] = []
+        for hit in hits:
+            sentences = [s for s in index.sentences_of(hit.chunk) if s.kind != "heading" and s.row not in seen]
+            if not sentences:
+                continue
+            seen.update(s.row for s in sentences)
+            similarities = index.sentence_vectors[[s.row for s in sentences]] @ question_vector
+            chunk_terms = {t for s in index.sentences_of(hit.chunk) for t in s.terms}
+            # Names and numbers the question gives must be in the passage: "What did Amazon do?" is
+            # not answered by a passage about Google, however similar the two sentences are.
+            names_found = numbers <= numbers_in(hit.chunk.text) and all(v & chunk_terms for v in names)
+            for sentence, similarity in zip(sentences, similarities):
+                claim_terms = index.unit_terms.get(sentence.unit, frozenset())
+                evidence.append(
+                    Evidence(
+                        sentence,
+                        hit,
+                        float(similarity),
+                        _coverage(variants, weights, claim_terms),
+                        _coverage(variants, weights, frozenset(sentence.terms)),
+                        names_found,
+                    )
+                )
+        return evidence
+
+    def _answers(self, evidence: Evidence) -> bool:
+        return (
+            evidence.names_found
+            and evidence.similarity >= self.min_similarity
+            and evidence.coverage >= self.min_coverage
+        )
+
+    def _choose(self, ranked: list[Evidence], index: SearchIndex) -> list[Evidence]:
+        """The best sentence, then close runners-up that answer too and do not repeat it."""
+        best = ranked[0]
+        chosen = [best]
+        for candidate in ranked[1:]:
+            if len(chosen) >= self.max_sentences:
+                break
+            if candidate.similarity < best.similarity - self.similarity_margin or not self._answers(candidate):
+                continue
+            vector = index.sentence_vectors[candidate.sentence.row]
+            if any(float(vector @ index.sentence_vectors[c.sentence.row]) >= self.duplicate_similarity for c in chosen):
+                continue
+            chosen.append(candidate)
+        return chosen
+
+
+def _coverage(variants: list[frozenset[str]], weights: np.ndarray, terms: frozenset[str]) -> float:
+    """Share of the question's weight (rare words weigh more) whose words appear in ``terms``."""
+    total = weights.sum()
+    if total <= 0:
+        return 0.0
+    return float(sum(w for v, w in zip(variants, weights) if v & terms) / total)
+
+
+def _citations(chosen: list[Evidence]) -> list[Citation]:
+    """One citation per marker in the answer, pointing at the passage whose sentence carries it."""
+    citations: dict[str, Citation] = {}
+    for evidence in chosen:
+        sentence = evidence.sentence
+        quote = render_with_group(sentence.text, sentence.group)
+        for marker in sentence.markers:
+            citations.setdefault(marker, Citation(marker, sentence.doc_id, evidence.hit.chunk.chunk_id, quote))
+    return list(citations.values())

@@ -1,0 +1,74 @@
+"""The FastAPI application: ``create_app`` builds it, its lifespan loads model and index once."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated
+
+from fastapi import FastAPI, Query
+from fastapi.responses import JSONResponse
+
+from indexer.index_files import IndexUnavailable
+from service.config import Settings
+from service.deps import QADep, ReadyQADep
+from service.qa import QuestionAnswering
+from service.schemas import MAX_QUESTION_CHARS, MAX_TOP_K, AskRequest, AskResponse, SearchResponse, Source, Status
+
+logger = logging.getLogger("citeqa")
+
+
+def create_app(settings: Settings | None = None, qa: QuestionAnswering | None = None) -> FastAPI:
+    """An app serving ``qa`` (built from ``settings`` when not given); loading happens in the background
+    so that ``/livez`` answers at once and ``/readyz`` says when questions can be asked."""
+    settings = settings or Settings()
+    qa = qa or QuestionAnswering(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if qa.state != "ready":
+            threading.Thread(target=_load, args=(qa,), name="citeqa-load", daemon=True).start()
+        yield
+
+    app = FastAPI(
+        title="citeqa",
+        summary="Answers from research reports, each claim with the report's own citation markers.",
+        lifespan=lifespan,
+    )
+    app.state.qa = qa
+
+    @app.get("/livez", response_model=Status)
+    def livez() -> Status:
+        return Status(status="ok")
+
+    @app.get("/readyz", response_model=Status, responses={503: {"model": Status}})
+    def readyz(qa: QADep) -> Status | JSONResponse:
+        if qa.state != "ready":
+            body = Status(status=qa.state, detail=qa.error or "the model and index are still loading")
+            return JSONResponse(body.model_dump(), status_code=503)
+        return Status(status="ready", documents=len(qa.index.data.documents), chunks=qa.index.size)
+
+    @app.post("/ask", response_model=AskResponse)
+    def ask(request: AskRequest, qa: ReadyQADep) -> AskResponse:
+        return AskResponse.of(qa.ask(request.question, request.top_k))
+
+    @app.get("/search", response_model=SearchResponse)
+    def search(
+        qa: ReadyQADep,
+        q: Annotated[str, Query(min_length=1, max_length=MAX_QUESTION_CHARS, description="the query")],
+        k: Annotated[int, Query(ge=1, le=MAX_TOP_K, description="how many passages")] = 5,
+    ) -> SearchResponse | JSONResponse:
+        if not q.strip():
+            return JSONResponse({"detail": "q must not be empty or only whitespace"}, status_code=422)
+        return SearchResponse(results=[Source.of(hit) for hit in qa.search(q.strip(), k)])
+
+    return app
+
+
+def _load(qa: QuestionAnswering) -> None:
+    try:
+        qa.warm_up()
+    except (IndexUnavailable, ValueError) as error:
+        logger.error("citeqa cannot serve: %s", error)

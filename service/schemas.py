@@ -1,0 +1,87 @@
+"""Request and response bodies of the HTTP API (the contract in the README)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, StrictStr
+
+from service.answerer import Answer
+from service.search_index import Hit
+
+MAX_QUESTION_CHARS = 2000
+MAX_TOP_K = 20
+
+
+def _trimmed(text: str) -> str:
+    text = text.strip()
+    if not text:
+        raise ValueError("must not be empty or only whitespace")
+    if len(text) > MAX_QUESTION_CHARS:
+        raise ValueError(f"must be at most {MAX_QUESTION_CHARS} characters (got {len(text)})")
+    return text
+
+
+Question = Annotated[StrictStr, AfterValidator(_trimmed)]
+
+
+class AskRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    question: Question = Field(description=f"1 to {MAX_QUESTION_CHARS} characters after trimming")
+    top_k: StrictInt | None = Field(None, ge=1, le=MAX_TOP_K, description="passages to retrieve (default 5)")
+
+
+class Source(BaseModel):
+    doc_id: str
+    title: str
+    chunk_id: str
+    text: str
+    score: float
+    markers: list[str]
+
+    @classmethod
+    def of(cls, hit: Hit) -> Source:
+        chunk = hit.chunk
+        return cls(
+            doc_id=chunk.doc_id,
+            title=hit.title,
+            chunk_id=chunk.chunk_id,
+            text=chunk.text,
+            score=round(hit.score, 4),
+            markers=list(chunk.markers),
+        )
+
+
+class CitationOut(BaseModel):
+    marker: str
+    doc_id: str
+    chunk_id: str
+    quote: str
+
+
+class AskResponse(BaseModel):
+    answer: str
+    abstained: bool
+    citations: list[CitationOut]
+    sources: list[Source]
+
+    @classmethod
+    def of(cls, answer: Answer) -> AskResponse:
+        return cls(
+            answer=answer.text,
+            abstained=answer.abstained,
+            citations=[CitationOut(**c.__dict__) for c in answer.citations],
+            sources=[Source.of(hit) for hit in answer.sources],
+        )
+
+
+class SearchResponse(BaseModel):
+    results: list[Source]
+
+
+class Status(BaseModel):
+    status: str
+    detail: str | None = None
+    documents: int | None = None
+    chunks: int | None = None

@@ -1,0 +1,100 @@
+"""An index loaded into memory for serving: vectors, records and the term statistics answers need."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from indexer.embedder import Embedder
+from indexer.index_files import ChunkRecord, IndexData, SentenceRecord, check_model, read_index
+from indexer.store import FaissStore
+
+# Stems sharing this many leading letters may be variants of one word ("regul", "regulatori"),
+# but not fewer: "open" and "openai" are different words.
+_PREFIX = 5
+
+
+@dataclass(frozen=True)
+class Hit:
+    chunk: ChunkRecord
+    title: str
+    score: float
+
+
+class SearchIndex:
+    """Read-only, shared by all requests; built once when the service starts or reloads."""
+
+    def __init__(self, data: IndexData) -> None:
+        assert data.store is not None
+        self.data = data
+        self.store: FaissStore = data.store
+        self.chunks = data.chunks
+        self.sentences = data.sentences
+        self.sentence_vectors = data.sentence_vectors
+        self.titles = {d.doc_id: d.title for d in data.documents}
+        self.unit_terms = _unit_terms(data.sentences)
+        document_frequency: Counter[str] = Counter()
+        for terms in self.unit_terms.values():
+            document_frequency.update(terms)
+        self._df = document_frequency
+        self._units = max(len(self.unit_terms), 1)
+        self._by_prefix: dict[str, list[str]] = defaultdict(list)
+        for term in document_frequency:
+            if len(term) >= _PREFIX:
+                self._by_prefix[term[:_PREFIX]].append(term)
+
+    @classmethod
+    def open(cls, index_dir: Path, embedder: Embedder) -> SearchIndex:
+        data = read_index(index_dir)
+        check_model(data.manifest, embedder.model_name, embedder.dimension, embedder.probe())
+        return cls(data)
+
+    @property
+    def size(self) -> int:
+        return len(self.chunks)
+
+    def search(self, query_vector: np.ndarray, k: int) -> list[Hit]:
+        if not self.chunks:
+            return []
+        scores, rows = self.store.search(query_vector, k)
+        return [
+            Hit(self.chunks[row], self.titles.get(self.chunks[row].doc_id, ""), float(score))
+            for score, row in zip(scores[0], rows[0])
+            if row >= 0
+        ]
+
+    def variants(self, term: str) -> frozenset[str]:
+        """Corpus terms that are forms of ``term``: equal stems, or one a prefix-variant of the other."""
+        if term[:1].isdigit() or len(term) < _PREFIX:
+            return frozenset({term}) if term in self._df else frozenset()
+        return frozenset(t for t in self._by_prefix.get(term[:_PREFIX], ()) if _same_word(term, t))
+
+    def idf(self, variants: frozenset[str]) -> float:
+        """Rarity of a question term across claims; a term the corpus never uses is rarest of all."""
+        frequency = max((self._df[t] for t in variants), default=0)
+        return math.log((self._units + 1) / (frequency + 0.5))
+
+    def sentences_of(self, chunk: ChunkRecord) -> list[SentenceRecord]:
+        return self.sentences[chunk.first_sentence : chunk.end_sentence]
+
+
+def _same_word(a: str, b: str) -> bool:
+    common = 0
+    for x, y in zip(a, b):
+        if x != y:
+            break
+        common += 1
+    return a == b or common >= max(_PREFIX, min(len(a), len(b)) - 2)
+
+
+def _unit_terms(sentences: list[SentenceRecord]) -> dict[int, frozenset[str]]:
+    """Terms of each claim as a whole: a sentence is judged with the claim it belongs to."""
+    terms: dict[int, set[str]] = defaultdict(set)
+    for sentence in sentences:
+        if sentence.kind != "heading":
+            terms[sentence.unit].update(sentence.terms)
+    return {unit: frozenset(found) for unit, found in terms.items()}

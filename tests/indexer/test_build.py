@@ -1,0 +1,152 @@
+from __future__ import annotations
+
+import copy
+import json
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from indexer import build as build_module
+from indexer.build import Indexer
+from indexer.embedder import Embedder
+from indexer.index_files import IndexUnavailable, read_index
+from indexer.location import IndexLocation, IndexLocked
+from service.search_index import SearchIndex
+from tests.conftest import CORPUS, ROOT, SEED_DOC
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    shutil.copy(CORPUS / SEED_DOC, folder / SEED_DOC)
+    (folder / "chips.md").write_text(
+        "# Chip Outlook\n\nMemory prices rose 8% in the third quarter [1]. Demand from data centres stayed strong [2].\n",
+        encoding="utf-8",
+    )
+    return folder
+
+
+def doc_ids(index_dir: Path) -> list[str]:
+    return [d.doc_id for d in read_index(index_dir).documents]
+
+
+def test_index_holds_chunks_with_their_markers_and_a_manifest(seed_index: Path) -> None:
+    data = read_index(seed_index)
+    manifest = json.loads((seed_index / "manifest.json").read_text())
+    assert manifest["model"]["name"] == "all-MiniLM-L6-v2" and manifest["model"]["dimension"] == 384
+    assert manifest["documents"][SEED_DOC]["content_hash"]
+    assert manifest["counts"] == {"documents": 1, "chunks": len(data.chunks), "sentences": len(data.sentences)}
+    assert data.store is not None and data.store.size == len(data.chunks)
+    assert all(c.chunk_id == f"{SEED_DOC}#{i}" for i, c in enumerate(data.chunks))
+    event = next(c for c in data.chunks if "$14.8 billion" in c.text)
+    assert "[1][6]" in event.text and {"[1]", "[6]"} <= set(event.markers)
+
+
+def test_reindexing_embeds_only_what_changed(corpus: Path, tmp_path: Path, embedder: Embedder) -> None:
+    index_dir = tmp_path / "index"
+    indexer = Indexer(embedder, progress=False)
+    first = indexer.run(corpus, index_dir)
+    assert sorted(first.embedded_documents) == ["chips.md", SEED_DOC]
+    build = index_dir.resolve()
+
+    again = indexer.run(corpus, index_dir)
+    assert again.unchanged and again.embedded_documents == []
+    assert index_dir.resolve() == build
+
+    (corpus / "chips.md").write_text("# Chip Outlook\n\nMemory prices fell 3% [1].\n", encoding="utf-8")
+    (corpus / "banks.txt").write_text("Bank lending slowed in May [4].\n", encoding="utf-8")
+    changed = indexer.run(corpus, index_dir)
+    assert sorted(changed.embedded_documents) == ["banks.txt", "chips.md"]
+    assert changed.reused_documents == [SEED_DOC]
+
+    (corpus / "chips.md").unlink()
+    removed = indexer.run(corpus, index_dir)
+    assert removed.removed_documents == ["chips.md"] and removed.embedded_documents == []
+    assert doc_ids(index_dir) == ["banks.txt", SEED_DOC]
+    index = SearchIndex(read_index(index_dir))
+    assert all(hit.chunk.doc_id != "chips.md" for hit in index.search(embedder.embed_query("memory prices"), 10))
+    # Reused vectors still line up with their sentences after rows shifted.
+    fresh = Indexer(embedder, progress=False).run(corpus, tmp_path / "fresh")
+    assert fresh.chunks == removed.chunks
+    # (Batches padded differently move the last digits only.)
+    assert np.allclose(read_index(index_dir).sentence_vectors, read_index(tmp_path / "fresh").sentence_vectors, atol=1e-5)
+
+
+def test_a_failed_write_leaves_the_previous_index(
+    corpus: Path, tmp_path: Path, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    index_dir = tmp_path / "index"
+    Indexer(embedder, progress=False).run(corpus, index_dir)
+    before = sorted(doc_ids(index_dir))
+    (corpus / "banks.txt").write_text("Bank lending slowed in May [4].\n", encoding="utf-8")
+
+    def crash_half_way(directory: Path, data: object) -> None:
+        (directory / "chunks.faiss").write_bytes(b"partial")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(build_module, "write_index", crash_half_way)
+    with pytest.raises(OSError, match="disk full"):
+        Indexer(embedder, progress=False).run(corpus, index_dir)
+    assert sorted(doc_ids(index_dir)) == before
+    monkeypatch.undo()
+
+    Indexer(embedder, progress=False).run(corpus, index_dir)
+    assert "banks.txt" in doc_ids(index_dir)
+    assert [b.name for b in IndexLocation(index_dir).builds.iterdir()] == [index_dir.resolve().name]
+
+
+def test_a_build_killed_half_way_leaves_the_previous_index_usable(corpus: Path, tmp_path: Path) -> None:
+    index_dir = tmp_path / "index"
+    command = [sys.executable, "-m", "service.cli", "index", str(corpus), "--index-dir", str(index_dir)]
+    subprocess.run(command + ["--quiet"], cwd=ROOT, check=True, capture_output=True, timeout=300)
+    before = index_dir.resolve()
+    sentences = " ".join(f"Segment {i} revenue grew {i}% on strong demand [{i % 9 + 1}]." for i in range(150))
+    for n in range(10):
+        (corpus / f"bulk-{n}.txt").write_text(f"Bulk report {n}. {sentences}\n", encoding="utf-8")
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert process.stderr is not None
+    deadline = time.monotonic() + 120
+    # Kill it while it embeds, once the progress bar has moved.
+    seen = ""
+    while "Embedding" not in seen and time.monotonic() < deadline:
+        seen += process.stderr.read(64)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+    assert "Embedding" in seen
+    assert index_dir.resolve() == before
+    assert doc_ids(index_dir) == ["chips.md", SEED_DOC]
+    rerun = subprocess.run(command + ["--quiet"], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert rerun.returncode == 0, rerun.stderr
+    assert len(doc_ids(index_dir)) == 12
+
+
+def test_two_builds_of_one_index_cannot_run_at_once(corpus: Path, tmp_path: Path, embedder: Embedder) -> None:
+    index_dir = tmp_path / "index"
+    with IndexLocation(index_dir).lock():
+        with pytest.raises(IndexLocked, match="another `citeqa index`"):
+            Indexer(embedder, progress=False).run(corpus, index_dir)
+
+
+def test_an_index_built_with_another_model_is_refused(seed_index: Path, embedder: Embedder, tmp_path: Path) -> None:
+    other = copy.deepcopy(embedder.model)
+    with torch.no_grad():
+        for parameter in other.parameters():
+            parameter.mul_(0.9).add_(0.01)
+    other.save(str(tmp_path / "other-model"))
+    other_embedder = Embedder(str(tmp_path / "other-model"))
+    other_embedder.warm_up()
+    with pytest.raises(IndexUnavailable, match="built with model 'all-MiniLM-L6-v2'.*rebuild the index"):
+        SearchIndex.open(seed_index, other_embedder)
+    # The same weights stored elsewhere are the same model.
+    embedder.model.save(str(tmp_path / "copy-model"))
+    same = Embedder(str(tmp_path / "copy-model"))
+    same.warm_up()
+    assert SearchIndex.open(seed_index, same).size > 0

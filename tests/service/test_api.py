@@ -1,0 +1,103 @@
+"""The HTTP contract in-process: validation, readiness, response shape."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from indexer.embedder import Embedder
+from service.app import create_app
+from service.config import Settings
+from service.qa import QuestionAnswering
+
+
+@pytest.fixture(scope="module")
+def client(qa: QuestionAnswering) -> Iterator[TestClient]:
+    with TestClient(create_app(qa.settings, qa)) as test_client:
+        yield test_client
+
+
+@pytest.mark.parametrize(
+    ("body", "needle"),
+    [
+        ({"question": ""}, "must not be empty"),
+        ({"question": "   \n\t "}, "must not be empty"),
+        ({"question": "x" * 10_000}, "at most 2000 characters"),
+        ({"question": 42}, "valid string"),
+        ({"question": ["a"]}, "valid string"),
+        ({}, "Field required"),
+        ({"question": "Who?", "top_k": 0}, "greater than or equal to 1"),
+        ({"question": "Who?", "top_k": 21}, "less than or equal to 20"),
+        ({"question": "Who?", "top_k": "5"}, "valid integer"),
+        ({"question": "Who?", "top_k": 2.5}, "valid integer"),
+        ({"question": "Who?", "unknown": 1}, "Extra inputs are not permitted"),
+    ],
+)
+def test_bad_ask_bodies_get_422_with_a_clear_detail(client: TestClient, body: dict[str, object], needle: str) -> None:
+    response = client.post("/ask", json=body)
+    assert response.status_code == 422
+    assert needle in str(response.json()["detail"])
+
+
+@pytest.mark.parametrize("raw", [b"{not json", b"", b"null", b'"just a string"'])
+def test_invalid_json_gets_422(client: TestClient, raw: bytes) -> None:
+    response = client.post("/ask", content=raw, headers={"content-type": "application/json"})
+    assert response.status_code == 422
+    assert response.json()["detail"]
+
+
+@pytest.mark.parametrize("query", ["q=&k=5", "q=%20%20", "q=ok&k=0", "q=ok&k=21", "q=ok&k=abc", "k=5"])
+def test_bad_search_parameters_get_422(client: TestClient, query: str) -> None:
+    response = client.get(f"/search?{query}")
+    assert response.status_code == 422
+    assert response.json()["detail"]
+
+
+def test_search_returns_passages_best_first_with_their_markers(client: TestClient) -> None:
+    response = client.get("/search", params={"q": "Which clients ended their cooperation with Scale AI?", "k": 3})
+    assert response.status_code == 200
+    results = response.json()["results"]
+    assert len(results) == 3
+    assert [r["score"] for r in results] == sorted((r["score"] for r in results), reverse=True)
+    assert "xAI terminated their cooperation" in results[0]["text"]
+    assert {"[3]", "[8]"} <= set(results[0]["markers"])
+    assert set(results[0]) == {"doc_id", "title", "chunk_id", "text", "score", "markers"}
+
+
+def test_top_k_limits_the_sources(client: TestClient) -> None:
+    body = client.post("/ask", json={"question": "What can Scale AI's platform help Meta build?", "top_k": 1}).json()
+    assert len(body["sources"]) == 1
+
+
+def test_not_ready_until_the_index_is_loaded(qa: QuestionAnswering) -> None:
+    app = create_app(qa.settings, QuestionAnswering(qa.settings, embedder=qa.embedder))
+    # Before the lifespan runs nothing is loaded: questions get 503, not a crash or an empty answer.
+    early = TestClient(app)
+    assert early.get("/livez").status_code == 200
+    assert early.get("/readyz").status_code == 503
+    assert early.post("/ask", json={"question": "Who leads the lab?"}).status_code == 503
+    assert early.get("/search", params={"q": "lab"}).status_code == 503
+    with TestClient(app) as client:
+        deadline = time.monotonic() + 60
+        while client.get("/readyz").status_code != 200 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        ready = client.get("/readyz")
+        assert ready.status_code == 200 and ready.json()["documents"] == 1
+        assert client.post("/ask", json={"question": "Who leads the lab?"}).status_code == 200
+
+
+def test_a_missing_index_keeps_readyz_at_503_with_the_reason(tmp_path: Path, embedder: Embedder) -> None:
+    settings = Settings(index_dir=tmp_path / "nowhere")
+    with TestClient(create_app(settings, QuestionAnswering(settings, embedder=embedder))) as client:
+        deadline = time.monotonic() + 30
+        while client.get("/readyz").json()["status"] == "loading" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        response = client.get("/readyz")
+        assert response.status_code == 503
+        assert "run `citeqa index` first" in response.json()["detail"]
+        ask = client.post("/ask", json={"question": "Anything?"})
+        assert ask.status_code == 503 and "citeqa index" in ask.json()["detail"]

@@ -1,0 +1,66 @@
+"""The real server on loopback, started as `citeqa serve`, asked over HTTP."""
+
+from __future__ import annotations
+
+import httpx
+
+from indexer.markers import markers_in
+from tests.conftest import SEED_DOC
+
+
+def ask(server: str, question: str) -> dict:
+    response = httpx.post(f"{server}/ask", json={"question": question}, timeout=30)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_answer_keeps_the_report_markers_and_cites_the_passage(server: str) -> None:
+    body = ask(server, "How much did Meta pay for its stake in Scale AI?")
+    assert body["abstained"] is False
+    assert "$14.8 billion" in body["answer"]
+    assert "[1][6]" in body["answer"]
+    cited = {c["marker"]: c for c in body["citations"]}
+    assert set(cited) == set(markers_in(body["answer"])) == {"[1]", "[6]"}
+    sources = {s["chunk_id"]: s for s in body["sources"]}
+    for citation in cited.values():
+        assert citation["doc_id"] == SEED_DOC
+        passage = sources[citation["chunk_id"]]
+        # The cited passage carries the marker and holds the quoted claim.
+        assert citation["marker"] in passage["markers"]
+        assert "$14.8 billion" in citation["quote"]
+        assert citation["quote"].replace(" [1][6].", ".").removesuffix(".") in passage["text"]
+
+
+def test_every_answer_marker_is_carried_by_its_cited_passage(server: str) -> None:
+    for question in [
+        "Who will lead Meta's superintelligence lab?",
+        "Which major AI clients terminated their cooperation with Scale AI after the acquisition?",
+        "What hybrid model may Meta build?",
+        "Which regulators may review the deal?",
+    ]:
+        body = ask(server, question)
+        assert not body["abstained"], question
+        passages = {s["chunk_id"]: s for s in body["sources"]}
+        assert markers_in(body["answer"])
+        for marker in markers_in(body["answer"]):
+            citation = next(c for c in body["citations"] if c["marker"] == marker)
+            assert marker in passages[citation["chunk_id"]]["markers"]
+
+
+def test_a_question_the_report_does_not_answer_abstains(server: str) -> None:
+    for question in ["What was Scale AI's revenue in 2024?", "What did Amazon do after the deal?"]:
+        body = ask(server, question)
+        assert body["abstained"] is True, (question, body["answer"])
+        assert markers_in(body["answer"]) == [] and body["citations"] == []
+        assert body["sources"], "the closest passages are still listed"
+
+
+def test_health_endpoints(server: str) -> None:
+    assert httpx.get(f"{server}/livez").json() == {"status": "ok", "detail": None, "documents": None, "chunks": None}
+    ready = httpx.get(f"{server}/readyz").json()
+    assert ready["status"] == "ready" and ready["documents"] == 1 and ready["chunks"] > 0
+
+
+def test_invalid_json_over_the_wire_is_a_422_not_a_500(server: str) -> None:
+    response = httpx.post(f"{server}/ask", content=b"{oops", headers={"content-type": "application/json"})
+    assert response.status_code == 422
