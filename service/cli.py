@@ -29,7 +29,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(str(error))
     try:
         return int(args.run(settings, args))
-    except (IndexUnavailable, IndexLocked, FileNotFoundError, ValueError) as error:
+    except (IndexUnavailable, IndexLocked, FileNotFoundError, ValueError, RuntimeError) as error:
         print(f"citeqa: {error}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # output piped into `head` and the like
@@ -67,6 +67,30 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("--top-k", type=int, help="passages to retrieve (default: 5)")
     ask.add_argument("--json", action="store_true", help="print the same JSON as POST /ask")
     ask.set_defaults(run=_ask)
+
+    evaluate = commands.add_parser("eval", help="score answers against gold questions")
+    evaluate.add_argument("gold", nargs="?", type=Path, default=Path("eval/gold.jsonl"), help="gold file or BEIR folder")
+    evaluate.add_argument("--format", choices=["citeqa", "ragas", "beir", "financebench"], help="default: detected")
+    _index_dir_option(evaluate)
+    evaluate.add_argument("--url", help="evaluate a running server (e.g. http://127.0.0.1:8000) instead of in-process")
+    evaluate.add_argument("--k", type=int, dest="top_k", help="passages retrieved per question (default: 5)")
+    evaluate.add_argument("--report", type=Path, help="folder for eval.json and eval.html")
+    evaluate.add_argument(
+        "--fail-under",
+        action="append",
+        default=[],
+        metavar="METRIC=VALUE",
+        help="exit 1 when METRIC is worse than VALUE (above it for unsupported_marker_rate and latency)",
+    )
+    evaluate.add_argument("--quiet", action="store_true", help="no progress bar")
+    evaluate.set_defaults(run=_eval)
+
+    convert = commands.add_parser("convert", help="convert a gold set between formats")
+    convert.add_argument("source", type=Path)
+    convert.add_argument("destination", type=Path, help="a .jsonl file, or a folder for beir")
+    convert.add_argument("--from", dest="source_format", choices=["citeqa", "ragas", "beir", "financebench"])
+    convert.add_argument("--to", dest="target_format", required=True, choices=["citeqa", "ragas", "beir"])
+    convert.set_defaults(run=_convert)
     return parser
 
 
@@ -133,6 +157,59 @@ def _ask(settings: Settings, args: argparse.Namespace) -> int:
     print(response.answer)
     for citation in response.citations:
         print(f"  {citation.marker} {citation.doc_id} ({citation.chunk_id}): {citation.quote}")
+    return 0
+
+
+def _eval(settings: Settings, args: argparse.Namespace) -> int:
+    import httpx
+
+    from eval.datasets import load_gold
+    from eval.report import LOWER_IS_BETTER, format_value, table, write_reports
+    from eval.runner import in_process, over_http, run_eval
+
+    gates = [_gate(text) for text in args.fail_under]
+    items = load_gold(args.gold, args.format)
+    if args.url:
+        with httpx.Client(base_url=args.url, timeout=60) as client:
+            run = run_eval(items, over_http(client), settings.top_k, args.url, progress=not args.quiet)
+    else:
+        from service.qa import QuestionAnswering
+
+        qa = QuestionAnswering(settings)
+        qa.warm_up()
+        run = run_eval(items, in_process(qa), settings.top_k, str(settings.index_dir), progress=not args.quiet)
+    print(table(run))
+    if args.report:
+        json_path, html_path = write_reports(run, args.report)
+        print(f"\nreports: {json_path} {html_path}")
+    failed = []
+    for metric, threshold in gates:
+        if metric not in run.metrics:
+            raise ValueError(f"--fail-under: no metric {metric!r} (metrics: {', '.join(run.metrics)})")
+        value = run.metrics[metric]
+        worse = value is None or (value > threshold if metric in LOWER_IS_BETTER else value < threshold)
+        if worse:
+            failed.append(f"{metric} = {format_value(metric, value)} (limit {threshold})")
+    if failed:
+        print("citeqa eval: below the bar: " + "; ".join(failed), file=sys.stderr)
+        return 1
+    return 0
+
+
+def _gate(text: str) -> tuple[str, float]:
+    metric, _, value = text.partition("=")
+    try:
+        return metric.strip(), float(value)
+    except ValueError:
+        raise ValueError(f"--fail-under takes METRIC=VALUE, e.g. accuracy=0.6 (got {text!r})") from None
+
+
+def _convert(settings: Settings, args: argparse.Namespace) -> int:
+    from eval.datasets import load_gold, save_gold
+
+    items = load_gold(args.source, args.source_format)
+    save_gold(items, args.destination, args.target_format)
+    print(f"Wrote {len(items)} questions to {args.destination} ({args.target_format}).")
     return 0
 
 

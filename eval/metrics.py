@@ -1,0 +1,162 @@
+"""Scores for one answered gold question and for a whole run. Each metric is defined in eval/README.md."""
+
+from __future__ import annotations
+
+import math
+import re
+import statistics
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from eval.datasets import GoldItem
+from indexer.markers import markers_in, strip_markers
+from indexer.terms import content_terms
+
+# Share of an evidence quote's words a passage must hold to count as retrieving that evidence.
+QUOTE_OVERLAP = 0.6
+
+
+@dataclass
+class Scored:
+    """One gold question, the service's response to it, and what the response is worth."""
+
+    item: GoldItem
+    response: dict[str, Any]
+    seconds: float
+    evidence_ranks: list[int | None] = field(default_factory=list)
+    answer_markers: list[str] = field(default_factory=list)
+    unsupported_markers: list[str] = field(default_factory=list)
+    fact_recall: float | None = None
+    token_f1: float | None = None
+    correct: bool = False
+
+    @property
+    def abstained(self) -> bool:
+        return bool(self.response.get("abstained"))
+
+
+def score(item: GoldItem, response: dict[str, Any], seconds: float) -> Scored:
+    answer = str(response.get("answer", ""))
+    scored = Scored(item, response, seconds)
+    scored.evidence_ranks = [_rank_of(evidence, response.get("sources", [])) for evidence in item.evidence]
+    scored.answer_markers = markers_in(answer)
+    scored.unsupported_markers = _unsupported(scored.answer_markers, response)
+    if item.answerable:
+        scored.fact_recall = _fact_recall(item.facts, answer) if not scored.abstained else 0.0
+        scored.token_f1 = token_f1(answer, item.reference) if not scored.abstained and item.reference else 0.0
+        markers_right = set(scored.answer_markers) <= set(item.markers) and (
+            not item.markers or bool(set(scored.answer_markers) & set(item.markers))
+        )
+        scored.correct = not scored.abstained and scored.fact_recall == 1.0 and markers_right
+    else:
+        scored.correct = scored.abstained
+    return scored
+
+
+def summarise(results: list[Scored], k: int) -> dict[str, float | int | None]:
+    """The run's metrics; a metric with nothing to measure (no unanswerable questions, say) is None."""
+    answerable = [r for r in results if r.item.answerable]
+    with_evidence = [r for r in answerable if r.evidence_ranks]
+    unanswerable = [r for r in results if not r.item.answerable]
+    abstentions = [r for r in results if r.abstained]
+    metrics: dict[str, float | int | None] = {"questions": len(results), "accuracy": _mean([r.correct for r in results])}
+    for cutoff in sorted({1, 3, k}):
+        if cutoff <= k:
+            metrics[f"hit@{cutoff}"] = _mean([_first_rank(r) is not None and _first_rank(r) <= cutoff for r in with_evidence])
+    metrics["mrr"] = _mean([1 / rank if (rank := _first_rank(r)) else 0.0 for r in with_evidence])
+    metrics[f"ndcg@{min(k, 10)}"] = _mean([_ndcg(r.evidence_ranks, min(k, 10)) for r in with_evidence])
+    metrics["fact_recall"] = _mean([r.fact_recall for r in answerable if r.item.facts])
+    metrics["token_f1"] = _mean([r.token_f1 for r in answerable if r.item.reference])
+    given = sum(len(r.answer_markers) for r in answerable)
+    gold = sum(len(r.item.markers) for r in answerable)
+    agreed = sum(len(set(r.answer_markers) & set(r.item.markers)) for r in answerable)
+    metrics["marker_precision"] = agreed / given if given else None
+    metrics["marker_recall"] = agreed / gold if gold else None
+    all_markers = sum(len(r.answer_markers) for r in results)
+    metrics["unsupported_marker_rate"] = (
+        sum(len(r.unsupported_markers) for r in results) / all_markers if all_markers else 0.0
+    )
+    right_abstentions = sum(not r.item.answerable for r in abstentions)
+    metrics["abstain_precision"] = right_abstentions / len(abstentions) if abstentions else None
+    metrics["abstain_recall"] = right_abstentions / len(unanswerable) if unanswerable else None
+    metrics["answered_rate"] = _mean([not r.abstained for r in answerable])
+    latencies = sorted(r.seconds * 1000 for r in results)
+    metrics["latency_p50_ms"] = statistics.median(latencies) if latencies else None
+    metrics["latency_p95_ms"] = _percentile(latencies, 95)
+    return metrics
+
+
+def token_f1(answer: str, reference: str) -> float:
+    """SQuAD's token F1 with markers left out: word overlap between answer and reference."""
+    predicted, gold = _tokens(answer), _tokens(reference)
+    common = sum((Counter(predicted) & Counter(gold)).values())
+    if not predicted or not gold or not common:
+        return 0.0
+    precision, recall = common / len(predicted), common / len(gold)
+    return 2 * precision * recall / (precision + recall)
+
+
+def relevant(source: dict[str, Any], evidence_doc: str, quote: str | None) -> bool:
+    """A passage retrieves the evidence when it is from the same document and, where a quote is
+    given, holds most of the quote's words (chunk borders may cut a quote)."""
+    if source.get("doc_id") != evidence_doc:
+        return False
+    if not quote:
+        return True
+    wanted = set(content_terms(quote))
+    return not wanted or len(wanted & set(content_terms(str(source.get("text", ""))))) >= QUOTE_OVERLAP * len(wanted)
+
+
+def _rank_of(evidence: Any, sources: list[dict[str, Any]]) -> int | None:
+    for rank, source in enumerate(sources, start=1):
+        if relevant(source, evidence.doc_id, evidence.quote):
+            return rank
+    return None
+
+
+def _first_rank(result: Scored) -> int | None:
+    return min((rank for rank in result.evidence_ranks if rank is not None), default=None)
+
+
+def _ndcg(ranks: list[int | None], cutoff: int) -> float:
+    """Binary gains, one per evidence item at the first rank that retrieves it."""
+    dcg = sum(1 / math.log2(rank + 1) for rank in ranks if rank is not None and rank <= cutoff)
+    ideal = sum(1 / math.log2(i + 1) for i in range(1, min(len(ranks), cutoff) + 1))
+    return dcg / ideal if ideal else 0.0
+
+
+def _unsupported(markers: list[str], response: dict[str, Any]) -> list[str]:
+    """Answer markers that no citation backs with a passage carrying that very marker."""
+    passages = {s.get("chunk_id"): set(s.get("markers", [])) for s in response.get("sources", [])}
+    cited = {c.get("marker"): c.get("chunk_id") for c in response.get("citations", [])}
+    return [m for m in markers if m not in cited or m not in passages.get(cited[m], set())]
+
+
+def _normalised(text: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"\s*-\s*", "-", strip_markers(text).lower())).strip()
+
+
+def _fact_recall(facts: tuple[str, ...], answer: str) -> float:
+    if not facts:
+        return 1.0
+    text = _normalised(answer)
+    return sum(_normalised(fact) in text for fact in facts) / len(facts)
+
+
+def _tokens(text: str) -> list[str]:
+    words = re.findall(r"\w+(?:[.,]\d+)*", strip_markers(text).lower())
+    return [w for w in words if w not in {"a", "an", "the"}]
+
+
+def _mean(values: list[Any]) -> float | None:
+    present = [float(v) for v in values if v is not None]
+    return sum(present) / len(present) if present else None
+
+
+def _percentile(values: list[float], percent: int) -> float | None:
+    if not values:
+        return None
+    position = (len(values) - 1) * percent / 100
+    low, high = math.floor(position), math.ceil(position)
+    return values[low] + (values[high] - values[low]) * (position - low)

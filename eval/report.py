@@ -1,0 +1,194 @@
+"""The eval run as a terminal table, a JSON file and a self-contained HTML page."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+from eval.runner import EvalRun
+from indexer.markers import GROUP_RE
+
+# Metrics where lower is better; the rest are shares (higher is better) or counts and milliseconds.
+LOWER_IS_BETTER = frozenset({"unsupported_marker_rate", "latency_p50_ms", "latency_p95_ms"})
+_NOT_SHARES = frozenset({"questions", "latency_p50_ms", "latency_p95_ms"})
+
+
+def format_value(name: str, value: float | int | None) -> str:
+    if value is None:
+        return "n/a"
+    if name in _NOT_SHARES:
+        return f"{value:.1f}" if isinstance(value, float) else str(value)
+    return f"{value:.3f}"
+
+
+def table(run: EvalRun) -> str:
+    width = max(len(name) for name in run.metrics)
+    lines = [f"{'metric'.ljust(width)}  value", f"{'-' * width}  -----"]
+    lines += [f"{name.ljust(width)}  {format_value(name, value)}" for name, value in run.metrics.items()]
+    failures = [r.item.id for r in run.results if not r.correct]
+    lines.append(f"\n{len(run.results) - len(failures)}/{len(run.results)} questions passed")
+    if failures:
+        lines.append("failed: " + ", ".join(failures))
+    return "\n".join(lines)
+
+
+def to_json(run: EvalRun) -> dict[str, Any]:
+    return {
+        "target": run.target,
+        "k": run.k,
+        "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "metrics": run.metrics,
+        "questions": [
+            {
+                "id": r.item.id,
+                "kind": r.item.kind,
+                "question": r.item.question,
+                "answerable": r.item.answerable,
+                "answer": r.response.get("answer"),
+                "abstained": r.abstained,
+                "answer_markers": r.answer_markers,
+                "gold_markers": list(r.item.markers),
+                "unsupported_markers": r.unsupported_markers,
+                "evidence_ranks": r.evidence_ranks,
+                "fact_recall": r.fact_recall,
+                "token_f1": r.token_f1,
+                "correct": r.correct,
+                "latency_ms": round(r.seconds * 1000, 2),
+            }
+            for r in run.results
+        ],
+    }
+
+
+def write_reports(run: EvalRun, folder: Path) -> tuple[Path, Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    data = to_json(run)
+    json_path, html_path = folder / "eval.json", folder / "eval.html"
+    json_path.write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
+    html_path.write_text(_html(data), encoding="utf-8")
+    return json_path, html_path
+
+
+_STYLE = """
+body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:0;color:#1d2433;background:#f6f7f9}
+main{max-width:1180px;margin:0 auto;padding:28px 20px 60px}
+h1{font-size:24px;margin:0 0 4px}h2{font-size:18px;margin:32px 0 12px}
+.sub{color:#5b6475;margin:0 0 20px}
+.cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(260px,1fr));gap:16px}
+.card{background:#fff;border:1px solid #e2e5ea;border-radius:10px;padding:16px}
+.metric{display:grid;grid-template-columns:190px 1fr 56px;gap:8px;align-items:center;margin:6px 0;font-size:14px}
+.bar{background:#eceff3;border-radius:4px;height:10px;overflow:hidden}
+.bar>span{display:block;height:100%;background:#2f6fdf}
+.bar.warn>span{background:#d9822b}.bar.bad>span{background:#c93c3c}
+.val{text-align:right;font-variant-numeric:tabular-nums}
+table{width:100%;border-collapse:collapse;background:#fff;border:1px solid #e2e5ea;border-radius:10px;font-size:13.5px}
+th,td{padding:8px 10px;border-bottom:1px solid #edf0f3;text-align:left;vertical-align:top}
+th{background:#fafbfc;font-weight:600;position:sticky;top:0}
+tr.fail td{background:#fff7f7}
+.badge{display:inline-block;padding:1px 8px;border-radius:10px;font-size:12px;font-weight:600}
+.pass{background:#e3f4e8;color:#1e6b35}.failb{background:#fbe4e4;color:#9b2222}
+.abst{color:#5b6475;font-style:italic}
+.mk{display:inline-block;background:#eaf1fd;color:#1f4fa8;border-radius:4px;padding:0 4px;margin:0 1px;font-size:12px}
+.mk.bad{background:#fbe4e4;color:#9b2222}
+.muted{color:#7a8394;font-size:12px}
+svg text{font:11px system-ui,sans-serif;fill:#5b6475}
+"""
+
+
+def _html(data: dict[str, Any]) -> str:
+    metrics: dict[str, Any] = data["metrics"]
+    questions: list[dict[str, Any]] = data["questions"]
+    passed = sum(q["correct"] for q in questions)
+    shares = [
+        (name, value) for name, value in metrics.items() if name not in _NOT_SHARES and isinstance(value, (int, float))
+    ]
+    bars = "".join(_bar(name, float(value)) for name, value in shares)
+    latency = f"""<div class="card"><strong>Latency per question</strong>
+      <p class="muted">p50 {format_value('latency_p50_ms', metrics.get('latency_p50_ms'))} ms ·
+      p95 {format_value('latency_p95_ms', metrics.get('latency_p95_ms'))} ms</p>
+      {_histogram([q['latency_ms'] for q in questions])}</div>"""
+    rows = "".join(_row(q) for q in questions)
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<title>citeqa eval: {passed}/{len(questions)} passed</title><style>{_STYLE}</style></head>
+<body><main>
+<h1>citeqa eval</h1>
+<p class="sub">{html.escape(str(data['target']))} · k={data['k']} · {html.escape(data['created_at'])} ·
+<strong>{passed}/{len(questions)}</strong> questions passed</p>
+<div class="cards"><div class="card"><strong>Metrics</strong>{bars}</div>{latency}</div>
+<h2>Questions</h2>
+<table><thead><tr><th>id</th><th>result</th><th>question</th><th>answer</th><th>markers<br><span class="muted">answer / gold</span></th>
+<th>evidence rank</th><th>ms</th></tr></thead><tbody>{rows}</tbody></table>
+</main></body></html>
+"""
+
+
+def _bar(name: str, value: float) -> str:
+    good = 1 - value if name in LOWER_IS_BETTER else value
+    level = "" if good >= 0.8 else ("warn" if good >= 0.5 else "bad")
+    width = max(0.0, min(1.0, value)) * 100
+    return (
+        f'<div class="metric"><span>{html.escape(name)}</span>'
+        f'<span class="bar {level}"><span style="width:{width:.1f}%"></span></span>'
+        f'<span class="val">{value:.3f}</span></div>'
+    )
+
+
+def _histogram(values: list[float], bins: int = 12, width: int = 360, height: int = 140) -> str:
+    if not values:
+        return ""
+    low, high = min(values), max(values)
+    step = (high - low) / bins or 1.0
+    counts = [0] * bins
+    for value in values:
+        counts[min(int((value - low) / step), bins - 1)] += 1
+    top = max(counts)
+    bar_width = width / bins
+    rects = "".join(
+        f'<rect x="{i * bar_width + 1:.1f}" y="{height - 20 - c / top * (height - 30):.1f}" '
+        f'width="{bar_width - 2:.1f}" height="{c / top * (height - 30):.1f}" fill="#2f6fdf" rx="2">'
+        f"<title>{low + i * step:.1f}–{low + (i + 1) * step:.1f} ms: {c}</title></rect>"
+        for i, c in enumerate(counts)
+    )
+    return (
+        f'<svg viewBox="0 0 {width} {height}" width="100%" role="img" aria-label="latency histogram">{rects}'
+        f'<text x="0" y="{height - 4}">{low:.1f} ms</text>'
+        f'<text x="{width}" y="{height - 4}" text-anchor="end">{high:.1f} ms</text></svg>'
+    )
+
+
+def _answer_html(answer: str, bad: set[str]) -> str:
+    """Escaped answer text with each marker shown as a chip (red where unsupported)."""
+    pieces: list[str] = []
+    last = 0
+    for match in GROUP_RE.finditer(answer):
+        pieces.append(html.escape(answer[last : match.start()]))
+        for marker in re.findall(r"[\[【［][^\]】］]*[\]】］]", match.group(0)):
+            css = "mk bad" if marker in bad else "mk"
+            pieces.append(f'<span class="{css}">{html.escape(marker)}</span>')
+        last = match.end()
+    pieces.append(html.escape(answer[last:]))
+    return "".join(pieces)
+
+
+def _row(q: dict[str, Any]) -> str:
+    badge = '<span class="badge pass">pass</span>' if q["correct"] else '<span class="badge failb">fail</span>'
+    answer = q["answer"] or ""
+    answer_html = (
+        f'<span class="abst">{html.escape(answer)}</span>'
+        if q["abstained"]
+        else _answer_html(answer, set(q["unsupported_markers"]))
+    )
+    expected = "" if q["answerable"] else '<div class="muted">expected: abstain</div>'
+    ranks = ", ".join("–" if r is None else str(r) for r in q["evidence_ranks"]) or "–"
+    markers = f"{html.escape(' '.join(q['answer_markers']) or '–')} / {html.escape(' '.join(q['gold_markers']) or '–')}"
+    return (
+        f'<tr class="{"" if q["correct"] else "fail"}"><td>{html.escape(q["id"])}'
+        f'<div class="muted">{html.escape(q["kind"] or "")}</div></td><td>{badge}</td>'
+        f"<td>{html.escape(q['question'])}{expected}</td><td>{answer_html}</td><td>{markers}</td>"
+        f"<td>{ranks}</td><td>{q['latency_ms']:.1f}</td></tr>"
+    )

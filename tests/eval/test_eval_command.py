@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.conftest import ROOT, run_citeqa
+
+GOLD = ROOT / "eval" / "gold.jsonl"
+QUALITY = ["accuracy", "hit@1", "mrr", "fact_recall", "marker_precision", "unsupported_marker_rate", "abstain_recall"]
+
+
+def test_in_process_and_over_http_give_the_same_numbers(seed_index: Path, server: str, tmp_path: Path) -> None:
+    local = run_citeqa("eval", str(GOLD), "--index-dir", str(seed_index), "--report", str(tmp_path / "local"), "--quiet")
+    remote = run_citeqa("eval", str(GOLD), "--url", server, "--report", str(tmp_path / "remote"), "--quiet")
+    assert local.returncode == 0, local.stderr
+    assert remote.returncode == 0, remote.stderr
+    a = json.loads((tmp_path / "local" / "eval.json").read_text())
+    b = json.loads((tmp_path / "remote" / "eval.json").read_text())
+    assert {m: a["metrics"][m] for m in QUALITY} == {m: b["metrics"][m] for m in QUALITY}
+    assert [q["answer"] for q in a["questions"]] == [q["answer"] for q in b["questions"]]
+    assert a["metrics"]["unsupported_marker_rate"] == 0.0
+    assert "accuracy" in local.stdout and "questions passed" in local.stdout
+
+
+def test_html_report_lists_every_question_escaped(seed_index: Path, tmp_path: Path) -> None:
+    gold = tmp_path / "gold.jsonl"
+    gold.write_text(
+        json.dumps({"id": "x1", "question": "Who founded <b>Scale AI</b>?", "answerable": True, "facts": ["Alexandr Wang"]})
+        + "\n"
+        + json.dumps({"id": "x2", "question": "What was Scale AI's revenue in 2024?", "answerable": False})
+        + "\n"
+    )
+    result = run_citeqa("eval", str(gold), "--index-dir", str(seed_index), "--report", str(tmp_path / "r"), "--quiet")
+    assert result.returncode == 0, result.stderr
+    page = (tmp_path / "r" / "eval.html").read_text()
+    assert "Who founded &lt;b&gt;Scale AI&lt;/b&gt;?" in page and "<b>Scale AI</b>" not in page
+    assert page.count("<tr class=") == 2 and "<svg" in page and 'class="mk"' in page
+
+
+def test_fail_under_turns_a_regression_into_a_failing_exit(seed_index: Path) -> None:
+    passing = run_citeqa("eval", str(GOLD), "--index-dir", str(seed_index), "--quiet", "--fail-under", "abstain_recall=0.5", "--fail-under", "unsupported_marker_rate=0")
+    assert passing.returncode == 0, passing.stderr
+    failing = run_citeqa("eval", str(GOLD), "--index-dir", str(seed_index), "--quiet", "--fail-under", "accuracy=1.01")
+    assert failing.returncode == 1 and "accuracy" in failing.stderr
+    typo = run_citeqa("eval", str(GOLD), "--index-dir", str(seed_index), "--quiet", "--fail-under", "acuracy=0.5")
+    assert typo.returncode == 2 and "no metric 'acuracy'" in typo.stderr
+
+
+def test_convert_writes_another_format(tmp_path: Path) -> None:
+    result = run_citeqa("convert", str(GOLD), str(tmp_path / "beir"), "--to", "beir")
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "beir" / "qrels" / "test.tsv").read_text().startswith("query-id\tcorpus-id\tscore")
