@@ -61,7 +61,7 @@ def summarise(results: list[Scored], k: int) -> dict[str, float | int | None]:
     unanswerable = [r for r in results if not r.item.answerable]
     abstentions = [r for r in results if r.abstained]
     metrics: dict[str, float | int | None] = {"questions": len(results), "accuracy": _mean([r.correct for r in results])}
-    for cutoff in sorted({1, 3, k}):
+    for cutoff in sorted({1, 3, 5, 10, k}):
         if cutoff <= k:
             metrics[f"hit@{cutoff}"] = _mean([_first_rank(r) is not None and _first_rank(r) <= cutoff for r in with_evidence])
     metrics["mrr"] = _mean([1 / rank if (rank := _first_rank(r)) else 0.0 for r in with_evidence])

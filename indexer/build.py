@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -84,7 +85,12 @@ class Indexer:
 
     @property
     def chunking(self) -> dict[str, object]:
-        return {"chunk_size": self.chunk_size, "chunk_overlap": self.chunk_overlap, "length": "model tokens"}
+        return {
+            "chunk_size": self.chunk_size,
+            "chunk_overlap": self.chunk_overlap,
+            "length": "model tokens",
+            "embedded": "document name, title, chunk",
+        }
 
     def run(self, corpus_dir: Path, index_dir: Path) -> IndexReport:
         if not corpus_dir.is_dir():
@@ -159,7 +165,7 @@ class Indexer:
         report.removed_documents = sorted(set(reusable) - {doc_id_for(p, corpus_dir) for p in paths})
         # Headings and table cells are never answers: their sentence vectors stay zero, unembedded.
         sentences_to_embed = [s for _, sentences, _ in fresh for s in sentences if s.kind != "heading"]
-        chunk_texts = [c.text for _, _, chunks in fresh for c in chunks]
+        chunk_texts = [passage_text(document, c.text) for document, _, chunks in fresh for c in chunks]
         vectors = self._embed([s.text for s in sentences_to_embed] + chunk_texts)
         sentence_vectors = np.zeros((sum(len(s) for _, s, _ in fresh), self.embedder.dimension), np.float32)
         flat_rows = np.cumsum([0] + [len(s) for _, s, _ in fresh])
@@ -259,6 +265,13 @@ class Indexer:
             skipped=dict(skipped),
         )
         return IndexData(manifest, [p.record for p in parts], chunks, sentences, chunk_vectors, sentence_vectors, store)
+
+
+def passage_text(document: LoadedDocument, text: str) -> str:
+    """What is embedded for a chunk: the document's name and title first, so a question naming a
+    company, a period or a report finds that document's chunks and not a look-alike's."""
+    name = re.sub(r"[_\-.]+", " ", PurePosixPath(document.doc_id).with_suffix("").as_posix().replace("/", " / "))
+    return f"{name}. {document.title}\n{text}"
 
 
 def _stack(arrays: list[np.ndarray], dimension: int) -> np.ndarray:
