@@ -18,6 +18,12 @@ from indexer.store import FaissStore
 _PREFIX = 5
 
 
+# How much lower each further chunk of an already listed document ranks (cosine units), and how
+# many dense candidates per result are considered: measured on FinanceBench dev (eval/README.md).
+REPEAT_PENALTY = 0.05
+_CANDIDATES_PER_RESULT = 4
+
+
 @dataclass(frozen=True)
 class Hit:
     chunk: ChunkRecord
@@ -58,14 +64,25 @@ class SearchIndex:
         return len(self.chunks)
 
     def search(self, query_vector: np.ndarray, k: int) -> list[Hit]:
+        """The ``k`` best chunks, a document's further chunks each ranked a little lower.
+
+        Without that, the pages of one filing crowd the top of the list and the filing that holds
+        the answer falls off it: on FinanceBench dev, page hit@5 rose from 0.87 to 0.93 and MRR from
+        0.73 to 0.75 (both halves of dev alike). Within one document the order does not change.
+        """
         if not self.chunks:
             return []
-        scores, rows = self.store.search(query_vector, k)
-        return [
-            Hit(self.chunks[row], self.titles.get(self.chunks[row].doc_id, ""), float(score))
-            for score, row in zip(scores[0], rows[0])
-            if row >= 0
-        ]
+        scores, rows = self.store.search(query_vector, max(k, k * _CANDIDATES_PER_RESULT))
+        candidates = [(float(score), int(row)) for score, row in zip(scores[0], rows[0]) if row >= 0]
+        chosen: list[Hit] = []
+        picked: Counter[str] = Counter()
+        while candidates and len(chosen) < k:
+            best = max(candidates, key=lambda c: c[0] - REPEAT_PENALTY * picked[self.chunks[c[1]].doc_id])
+            candidates.remove(best)
+            chunk = self.chunks[best[1]]
+            picked[chunk.doc_id] += 1
+            chosen.append(Hit(chunk, self.titles.get(chunk.doc_id, ""), best[0]))
+        return chosen
 
     def variants(self, term: str) -> frozenset[str]:
         """Corpus terms that are forms of ``term``: equal stems, or one a prefix-variant of the other."""
