@@ -9,9 +9,11 @@ from contextlib import asynccontextmanager
 from typing import Annotated
 
 from fastapi import FastAPI, Query
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 
 from indexer.index_files import IndexUnavailable
+from service import openai_chat, streaming, widget
 from service.config import Settings
 from service.deps import QADep, ReadyQADep
 from service.qa import QuestionAnswering
@@ -38,6 +40,16 @@ def create_app(settings: Settings | None = None, qa: QuestionAnswering | None = 
         lifespan=lifespan,
     )
     app.state.qa = qa
+    # Pages of other origins may call the API only when listed; a refused preflight fails the call at once.
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_origins,
+        allow_methods=["GET", "POST"],
+        allow_headers=["Content-Type", "Authorization"],
+    )
+    app.include_router(streaming.router)
+    app.include_router(openai_chat.router)
+    app.include_router(widget.router)
 
     @app.get("/livez", response_model=Status)
     def livez() -> Status:
@@ -52,7 +64,7 @@ def create_app(settings: Settings | None = None, qa: QuestionAnswering | None = 
 
     @app.post("/ask", response_model=AskResponse)
     def ask(request: AskRequest, qa: ReadyQADep) -> AskResponse:
-        return AskResponse.of(qa.ask(request.question, request.top_k))
+        return AskResponse.of(qa.ask(request.question, request.top_k, request.history))
 
     @app.get("/search", response_model=SearchResponse)
     def search(

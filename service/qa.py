@@ -3,15 +3,29 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Literal
+
+import numpy as np
 
 from indexer.embedder import Embedder
 from indexer.index_files import IndexUnavailable
 from service.answerer import Answer, Answerer
 from service.config import Settings
+from service.followup import resolve
 from service.search_index import Hit, SearchIndex
 
 State = Literal["loading", "ready", "failed"]
+
+
+@dataclass(frozen=True)
+class Retrieval:
+    """The passages for a question, kept apart from answering so a stream can send them first."""
+
+    question: str  # as read: a follow-up carries the subject of the question before it
+    vector: np.ndarray
+    hits: list[Hit]
 
 
 class NotReady(Exception):
@@ -53,8 +67,14 @@ class QuestionAnswering:
         index = self.index
         return index.search(self.embedder.embed_query(query), k)
 
-    def ask(self, question: str, top_k: int | None = None) -> Answer:
-        index = self.index
-        vector = self.embedder.embed_query(question)
-        hits = index.search(vector, top_k or self.settings.top_k)
-        return self.answerer.run(question, vector, hits, index)
+    def ask(self, question: str, top_k: int | None = None, history: Sequence[str] = ()) -> Answer:
+        return self.answer(self.retrieve(question, top_k, history))
+
+    def retrieve(self, question: str, top_k: int | None = None, history: Sequence[str] = ()) -> Retrieval:
+        """``history``: the conversation's earlier questions, oldest first, for reading a follow-up."""
+        read = resolve(question, history)
+        vector = self.embedder.embed_query(read)
+        return Retrieval(read, vector, self.index.search(vector, top_k or self.settings.top_k))
+
+    def answer(self, retrieval: Retrieval) -> Answer:
+        return self.answerer.run(retrieval.question, retrieval.vector, retrieval.hits, self.index)

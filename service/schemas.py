@@ -6,14 +6,15 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
-from service.answerer import Answer
+from service.answerer import Answer, Citation
 from service.search_index import Hit
 
 MAX_QUESTION_CHARS = 2000
 MAX_TOP_K = 20
+MAX_HISTORY = 5
 
 
-def _trimmed(text: str) -> str:
+def trimmed(text: str) -> str:
     text = text.strip()
     if not text:
         raise ValueError("must not be empty or only whitespace")
@@ -22,7 +23,7 @@ def _trimmed(text: str) -> str:
     return text
 
 
-Question = Annotated[StrictStr, AfterValidator(_trimmed)]
+Question = Annotated[StrictStr, AfterValidator(trimmed)]
 
 
 class AskRequest(BaseModel):
@@ -30,6 +31,12 @@ class AskRequest(BaseModel):
 
     question: Question = Field(description=f"1 to {MAX_QUESTION_CHARS} characters after trimming")
     top_k: StrictInt | None = Field(None, ge=1, le=MAX_TOP_K, description="passages to retrieve (default 5)")
+    history: list[Question] = Field(
+        [],
+        max_length=MAX_HISTORY,
+        description=f"the conversation's previous questions, oldest first (at most {MAX_HISTORY}); a follow-up "
+        "such as 'who will lead it?' is read with them",
+    )
 
 
 class Source(BaseModel):
@@ -59,6 +66,10 @@ class CitationOut(BaseModel):
     chunk_id: str
     quote: str
 
+    @classmethod
+    def of(cls, citation: Citation) -> CitationOut:
+        return cls(**citation.__dict__)
+
 
 class AskResponse(BaseModel):
     answer: str
@@ -71,7 +82,7 @@ class AskResponse(BaseModel):
         return cls(
             answer=answer.text,
             abstained=answer.abstained,
-            citations=[CitationOut(**c.__dict__) for c in answer.citations],
+            citations=[CitationOut.of(c) for c in answer.citations],
             sources=[Source.of(hit) for hit in answer.sources],
         )
 

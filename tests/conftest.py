@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import os
-import socket
 import subprocess
 import sys
-import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
-import httpx
 import pytest
 
 from indexer.build import Indexer
 from indexer.embedder import Embedder
 from service.config import Settings
+from service.local_server import ServerFailed, local_server
 from service.qa import QuestionAnswering
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,12 +42,6 @@ def qa(seed_index: Path, embedder: Embedder) -> QuestionAnswering:
     return pipeline
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def run_citeqa(*args: str, timeout: float = 300, **kwargs: object) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "service.cli", *args],
@@ -61,33 +53,18 @@ def run_citeqa(*args: str, timeout: float = 300, **kwargs: object) -> subprocess
     )
 
 
+@contextmanager
+def serving(index_dir: Path, env: Mapping[str, str] | None = None) -> Iterator[str]:
+    """`citeqa serve` as a user starts it, in its own process on a free loopback port; fails the test
+    with the server's output when it does not come up."""
+    try:
+        with local_server(index_dir, env) as url:
+            yield url
+    except ServerFailed as error:
+        pytest.fail(str(error))
+
+
 @pytest.fixture(scope="session")
 def server(seed_index: Path) -> Iterator[str]:
-    """`citeqa serve` as a user starts it, in its own process, on a free loopback port."""
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "service.cli", "serve", "--index-dir", str(seed_index), "--port", str(port)],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    try:
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"citeqa serve exited: {process.stdout.read() if process.stdout else ''}")
-            try:
-                if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("citeqa serve did not become ready in 120 s")
-            time.sleep(0.2)
+    with serving(seed_index) as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=30)

@@ -81,6 +81,9 @@ def test_not_ready_until_the_index_is_loaded(qa: QuestionAnswering) -> None:
     assert early.get("/readyz").status_code == 503
     assert early.post("/ask", json={"question": "Who leads the lab?"}).status_code == 503
     assert early.get("/search", params={"q": "lab"}).status_code == 503
+    assert early.post("/ask/stream", json={"question": "Who leads the lab?"}).status_code == 503
+    chat = {"model": "m", "messages": [{"role": "user", "content": "Who leads the lab?"}]}
+    assert early.post("/v1/chat/completions", json=chat).status_code == 503
     with TestClient(app) as client:
         deadline = time.monotonic() + 60
         while client.get("/readyz").status_code != 200 and time.monotonic() < deadline:
