@@ -1,23 +1,32 @@
 """Vector search behind a small interface, with FAISS as the implementation.
 
-The index type follows the corpus size, as txtai does: exact search while it is cheap, a graph
-index (HNSW) once exact search would cost more than a few milliseconds per query.
+The index type follows the corpus size, as txtai does: exact search while it is cheap, then an
+inverted-file index with 8-bit scalar quantisation (IVF-SQ8). Exact search over a million 384-dimensional
+vectors needs 1.5 GB and tens of milliseconds a query; IVF-SQ8 holds them in a quarter of that and
+scans only the few lists nearest the query (figures in eval/BENCHMARKS.md).
 """
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Literal, Protocol
 
 import faiss
 import numpy as np
 
-IndexType = Literal["auto", "flat", "hnsw"]
+IndexType = Literal["auto", "flat", "ivf"]
 # Exact search over this many 384-dimensional vectors takes about a millisecond on two cores.
 EXACT_SEARCH_LIMIT = 50_000
-_HNSW_NEIGHBOURS = 32
-_HNSW_EF_CONSTRUCTION = 80
-_HNSW_EF_SEARCH = 96
+# Lists of about sqrt(n) * 4 vectors: enough lists that a query scans a small share of the corpus,
+# few enough that the coarse quantiser stays cheap to train and to search.
+_LISTS_PER_SQRT = 4
+# k-means wants at least 39 training points a list; more adds build time and no recall.
+_TRAIN_PER_LIST = 40
+# Share of the lists a query scans, with a floor for small indexes: chosen by measured recall@10.
+_PROBE_SHARE = 1 / 64
+_MIN_PROBES = 16
+_SEED = 1234
 
 
 class VectorStore(Protocol):
@@ -33,10 +42,20 @@ class VectorStore(Protocol):
     def save(self, path: Path) -> None: ...
 
 
-def choose_index_type(count: int, requested: IndexType = "auto") -> Literal["flat", "hnsw"]:
+def choose_index_type(
+    count: int, requested: IndexType = "auto", exact_limit: int = EXACT_SEARCH_LIMIT
+) -> Literal["flat", "ivf"]:
     if requested != "auto":
         return requested
-    return "flat" if count <= EXACT_SEARCH_LIMIT else "hnsw"
+    return "flat" if count <= exact_limit else "ivf"
+
+
+def ivf_lists(count: int) -> int:
+    return max(1, int(_LISTS_PER_SQRT * math.sqrt(count)))
+
+
+def ivf_probes(lists: int) -> int:
+    return min(lists, max(_MIN_PROBES, round(lists * _PROBE_SHARE)))
 
 
 class FaissStore:
@@ -44,18 +63,24 @@ class FaissStore:
 
     def __init__(self, index: faiss.Index) -> None:
         self._index = index
-        if isinstance(index, faiss.IndexHNSW):
-            index.hnsw.efSearch = _HNSW_EF_SEARCH
+        if isinstance(index, faiss.IndexIVF):
+            index.nprobe = ivf_probes(index.nlist)
 
     @classmethod
-    def build(cls, vectors: np.ndarray, index_type: IndexType = "auto") -> FaissStore:
+    def build(
+        cls, vectors: np.ndarray, index_type: IndexType = "auto", exact_limit: int = EXACT_SEARCH_LIMIT
+    ) -> FaissStore:
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         dimension = vectors.shape[1]
-        if choose_index_type(len(vectors), index_type) == "flat":
+        if choose_index_type(len(vectors), index_type, exact_limit) == "flat":
             index: faiss.Index = faiss.IndexFlatIP(dimension)
         else:
-            index = faiss.IndexHNSWFlat(dimension, _HNSW_NEIGHBOURS, faiss.METRIC_INNER_PRODUCT)
-            index.hnsw.efConstruction = _HNSW_EF_CONSTRUCTION
+            lists = ivf_lists(len(vectors))
+            quantiser = faiss.IndexFlatIP(dimension)
+            index = faiss.IndexIVFScalarQuantizer(
+                quantiser, dimension, lists, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT
+            )
+            index.train(_training_sample(vectors, lists * _TRAIN_PER_LIST))
         index.add(vectors)
         return cls(index)
 
@@ -69,12 +94,24 @@ class FaissStore:
 
     @property
     def kind(self) -> str:
-        return "hnsw" if isinstance(self._index, faiss.IndexHNSW) else "flat"
+        return "ivf" if isinstance(self._index, faiss.IndexIVF) else "flat"
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         queries = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
         scores, ids = self._index.search(queries, min(k, max(self.size, 1)))
         return scores, ids
 
+    def serialized_bytes(self) -> int:
+        """Size of the index as written to disk, which is also what it holds in memory."""
+        return int(faiss.serialize_index(self._index).nbytes)
+
     def save(self, path: Path) -> None:
         faiss.write_index(self._index, str(path))
+
+
+def _training_sample(vectors: np.ndarray, count: int) -> np.ndarray:
+    """A seeded random sample: k-means on all of a large corpus costs minutes and gains nothing."""
+    if len(vectors) <= count:
+        return vectors
+    rows = np.sort(np.random.default_rng(_SEED).choice(len(vectors), count, replace=False))
+    return vectors[rows]

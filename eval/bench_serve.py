@@ -1,0 +1,35 @@
+"""The citeqa app with its query-path speed-ups switched off, to measure what each one is worth.
+
+    python -m eval.bench_serve --index-dir DIR --port PORT [--query-cache N] [--no-batching]
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from indexer.embedder import QUERY_CACHE_SIZE, Embedder
+
+
+def main() -> None:
+    import uvicorn
+
+    from service.app import create_app
+    from service.config import Settings
+    from service.qa import QuestionAnswering
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--index-dir", type=Path, required=True)
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--query-cache", type=int, default=QUERY_CACHE_SIZE)
+    parser.add_argument("--no-batching", action="store_true")
+    args = parser.parse_args()
+    settings = Settings(index_dir=args.index_dir, port=args.port)
+    embedder = Embedder(settings.model, query_cache=args.query_cache, batch_queries=not args.no_batching)
+    qa = QuestionAnswering(settings, embedder=embedder)
+    qa.warm_up()
+    uvicorn.run(create_app(settings, qa), host="127.0.0.1", port=args.port, log_level="info")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+from indexer.embedder import Embedder, QueryCache
+
+QUESTIONS = [f"What did the report say about revenue in quarter {n}?" for n in range(24)]
+
+
+def test_concurrent_questions_get_the_vectors_they_would_get_alone(embedder: Embedder) -> None:
+    alone = Embedder(query_cache=0, batch_queries=False)
+    alone.warm_up()
+    expected = [alone.embed_query(q) for q in QUESTIONS]
+    with ThreadPoolExecutor(16) as pool:
+        together = list(pool.map(Embedder.embed_query, [embedder] * len(QUESTIONS), QUESTIONS))
+    for got, want in zip(together, expected):
+        assert np.allclose(got, want, atol=1e-5)
+        assert abs(float(np.linalg.norm(got)) - 1) < 1e-5
+
+
+def test_a_repeated_question_comes_from_the_cache_read_only(embedder: Embedder) -> None:
+    first = embedder.embed_query("Who will lead the new lab?")
+    again = embedder.embed_query("Who will lead the new lab?")
+    assert again is first
+    assert not first.flags.writeable
+
+
+def test_the_cache_forgets_the_least_recently_used() -> None:
+    cache = QueryCache(2)
+    vectors = {text: np.full(3, i, dtype=np.float32) for i, text in enumerate("abc")}
+    cache.put("a", vectors["a"])
+    cache.put("b", vectors["b"])
+    assert cache.get("a") is vectors["a"]
+    cache.put("c", vectors["c"])
+    assert cache.get("b") is None
+    assert cache.get("a") is vectors["a"] and cache.get("c") is vectors["c"]
+    none = QueryCache(0)
+    none.put("a", vectors["a"])
+    assert none.get("a") is None
+
+
+def test_a_failing_batch_fails_every_waiting_question(embedder: Embedder) -> None:
+    broken = Embedder(query_cache=0)
+    broken._model = embedder.model
+    broken._embed_queries = _fail  # type: ignore[method-assign]
+    with ThreadPoolExecutor(4) as pool:
+        outcomes = list(pool.map(_outcome, [broken] * 8, QUESTIONS[:8]))
+    assert outcomes == ["RuntimeError"] * 8
+
+
+def _fail(texts: list[str]) -> np.ndarray:
+    raise RuntimeError("model failed")
+
+
+def _outcome(embedder: Embedder, question: str) -> str:
+    try:
+        embedder.embed_query(question)
+    except RuntimeError as error:
+        return type(error).__name__
+    return "ok"
