@@ -31,6 +31,9 @@ from indexer.store import FaissStore, IndexType, choose_index_type
 from indexer.terms import content_terms
 
 _EMBED_SLICE = 256
+# Larger files are skipped with the reason: a report is a few MB at most, and a file read whole
+# must fit in memory next to the index.
+MAX_FILE_BYTES = 100 * 1024 * 1024
 
 
 @dataclass
@@ -45,6 +48,8 @@ class IndexReport:
     reused_documents: list[str] = field(default_factory=list)
     removed_documents: list[str] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)
+    # doc_id -> the document with the same content that is indexed instead (the first by name)
+    duplicates: dict[str, str] = field(default_factory=dict)
     index_type: str = ""
     seconds: float = 0.0
     unchanged: bool = False
@@ -73,12 +78,14 @@ class Indexer:
         chunk_overlap: int = 40,
         index_type: IndexType = "auto",
         progress: bool = True,
+        max_file_bytes: int = MAX_FILE_BYTES,
     ) -> None:
         self.embedder = embedder
         self.chunk_size = chunk_size
         self.chunk_overlap = chunk_overlap
         self.index_type = index_type
         self.progress = progress
+        self.max_file_bytes = max_file_bytes
 
     def warm_up(self) -> None:
         self.embedder.warm_up()
@@ -142,16 +149,24 @@ class Indexer:
         paths = list(discover(corpus_dir))
         fresh: list[tuple[LoadedDocument, list[SentenceRecord], list[ChunkRecord]]] = []
         parts: dict[str, _DocumentParts] = {}
+        # Content hash -> the document indexed with it. The same report under a second name is indexed
+        # once: twice, its passages would fill the results with the same text under two names.
+        indexed: dict[str, str] = {}
         for path in tqdm(paths, desc="Reading", unit="doc", disable=not self.progress, leave=False):
             doc_id = doc_id_for(path, corpus_dir)
             try:
-                data = path.read_bytes()
-            except OSError as error:
-                report.skipped[doc_id] = f"cannot be read ({error.strerror})"
+                data = self._read(path)
+            except UnreadableDocument as error:
+                report.skipped[doc_id] = str(error)
+                continue
+            digest = content_hash(data)
+            if digest in indexed:
+                report.duplicates[doc_id] = indexed[digest]
                 continue
             old = reusable.get(doc_id)
-            if old is not None and old.record.content_hash == content_hash(data):
+            if old is not None and old.record.content_hash == digest:
                 parts[doc_id] = old
+                indexed[digest] = doc_id
                 report.reused_documents.append(doc_id)
                 continue
             try:
@@ -159,13 +174,16 @@ class Indexer:
             except UnreadableDocument as error:
                 report.skipped[doc_id] = str(error)
                 continue
+            indexed[digest] = doc_id
             sentences, chunks = self._parse(document)
             fresh.append((document, sentences, chunks))
             report.embedded_documents.append(doc_id)
         report.removed_documents = sorted(set(reusable) - {doc_id_for(p, corpus_dir) for p in paths})
         # Headings and table cells are never answers: their sentence vectors stay zero, unembedded.
         sentences_to_embed = [s for _, sentences, _ in fresh for s in sentences if s.kind != "heading"]
-        chunk_texts = [passage_text(document, c.text) for document, _, chunks in fresh for c in chunks]
+        chunk_texts = [
+            passage_text(document.doc_id, document.title, c.text) for document, _, chunks in fresh for c in chunks
+        ]
         vectors = self._embed([s.text for s in sentences_to_embed] + chunk_texts)
         sentence_vectors = np.zeros((sum(len(s) for _, s, _ in fresh), self.embedder.dimension), np.float32)
         flat_rows = np.cumsum([0] + [len(s) for _, s, _ in fresh])
@@ -185,6 +203,22 @@ class Indexer:
             )
             chunk_offset += len(chunks)
         return [parts[doc_id] for doc_id in sorted(parts)]
+
+    def _read(self, path: Path) -> bytes:
+        """The file's bytes, or ``UnreadableDocument`` saying why not (never read when too large)."""
+        try:
+            if not path.is_file():
+                broken = path.is_symlink() and not path.exists()
+                raise UnreadableDocument("a broken symbolic link" if broken else "not a regular file")
+            size = path.stat().st_size
+            if size > self.max_file_bytes:
+                raise UnreadableDocument(
+                    f"too large ({size / 2**20:.1f} MiB, the limit is {self.max_file_bytes / 2**20:.1f} MiB: "
+                    "CITEQA_MAX_FILE_BYTES)"
+                )
+            return path.read_bytes()
+        except OSError as error:
+            raise UnreadableDocument(f"cannot be read ({error.strerror or error})") from None
 
     def _parse(self, document: LoadedDocument) -> tuple[list[SentenceRecord], list[ChunkRecord]]:
         """Sentences and chunks with rows local to the document (rebased when assembled)."""
@@ -267,11 +301,11 @@ class Indexer:
         return IndexData(manifest, [p.record for p in parts], chunks, sentences, chunk_vectors, sentence_vectors, store)
 
 
-def passage_text(document: LoadedDocument, text: str) -> str:
+def passage_text(doc_id: str, title: str, text: str) -> str:
     """What is embedded for a chunk: the document's name and title first, so a question naming a
     company, a period or a report finds that document's chunks and not a look-alike's."""
-    name = re.sub(r"[_\-.]+", " ", PurePosixPath(document.doc_id).with_suffix("").as_posix().replace("/", " / "))
-    return f"{name}. {document.title}\n{text}"
+    name = re.sub(r"[_\-.]+", " ", PurePosixPath(doc_id).with_suffix("").as_posix().replace("/", " / "))
+    return f"{name}. {title}\n{text}"
 
 
 def _stack(arrays: list[np.ndarray], dimension: int) -> np.ndarray:

@@ -118,13 +118,15 @@ def same_model(manifest: Manifest, dimension: int, probe: list[float]) -> bool:
 
 
 def read_index(index_dir: Path, with_store: bool = True) -> IndexData:
-    manifest = read_manifest(index_dir)
+    # Every file from one build: an index published meanwhile (the link replaced) must not mix in.
+    build = index_dir.resolve()
+    manifest = read_manifest(build)
     try:
-        documents, chunks, sentences = _read_metadata(index_dir / METADATA)
-        chunk_vectors = np.load(index_dir / CHUNK_VECTORS)
-        sentence_vectors = np.load(index_dir / SENTENCE_VECTORS)
-        store = FaissStore.load(index_dir / FAISS_FILE) if with_store else None
-    except (OSError, ValueError, sqlite3.Error, RuntimeError) as error:
+        documents, chunks, sentences = _read_metadata(build / METADATA)
+        chunk_vectors = np.load(build / CHUNK_VECTORS)
+        sentence_vectors = np.load(build / SENTENCE_VECTORS)
+        store = FaissStore.load(build / FAISS_FILE) if with_store else None
+    except (OSError, ValueError, EOFError, sqlite3.Error, RuntimeError) as error:
         raise IndexUnavailable(f"the index at {index_dir} is damaged ({error}): rebuild with `citeqa index`") from None
     consistent = (
         len(chunk_vectors) == len(chunks)

@@ -37,12 +37,14 @@ class LoadedDocument:
 
 
 def discover(corpus_dir: Path) -> Iterator[Path]:
-    """Supported files under ``corpus_dir`` in a stable order, hidden files and folders left out."""
+    """Files of supported formats under ``corpus_dir`` in a stable order, hidden files and folders left
+    out. Entries named like reports that are no regular files (a broken link, a pipe) are yielded too,
+    so that reading them reports why they are skipped instead of dropping them unseen."""
     for path in sorted(corpus_dir.rglob("*")):
         relative = path.relative_to(corpus_dir)
         if any(part.startswith(".") for part in relative.parts):
             continue
-        if path.is_file() and path.suffix.lower() in SUPPORTED_SUFFIXES:
+        if path.suffix.lower() in SUPPORTED_SUFFIXES and not path.is_dir():
             yield path
 
 
@@ -87,6 +89,9 @@ def load_document(path: Path, corpus_dir: Path, data: bytes | None = None) -> Lo
 
 
 def _decode(data: bytes) -> str:
+    # NUL never occurs in text; it is valid UTF-8 though, so binary data would otherwise pass as text.
+    if b"\x00" in data:
+        raise UnreadableDocument(f"binary data, not text (a NUL byte at {data.index(0)})")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as error:

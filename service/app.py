@@ -13,10 +13,15 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 
 from indexer.index_files import IndexUnavailable
-from service import openai_chat, streaming, widget
+from service import admin, metrics, openai_chat, streaming, widget
+from service.access import API_KEY_HEADER, SITE_KEY_HEADER, Access
+from service.body_limit import BodyLimit
 from service.config import Settings
-from service.deps import QADep, ReadyQADep
+from service.deps import GUARDED, GUARDED_JSON, QADep, ReadyQADep, require_mode
+from service.errors import documented, internal_error
+from service.metrics import Metrics
 from service.qa import QuestionAnswering
+from service.request_log import REQUEST_ID_HEADER, RequestLog
 from service.schemas import MAX_QUESTION_CHARS, MAX_TOP_K, AskRequest, AskResponse, SearchResponse, Source, Status
 
 logger = logging.getLogger("citeqa")
@@ -40,16 +45,27 @@ def create_app(settings: Settings | None = None, qa: QuestionAnswering | None = 
         lifespan=lifespan,
     )
     app.state.qa = qa
+    app.state.settings = settings
+    app.state.access = Access(settings)
+    app.state.metrics = Metrics(qa)
+    # Innermost first: the body cap, then CORS (so its refusals carry CORS headers), then the request log.
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     # Pages of other origins may call the API only when listed; a refused preflight fails the call at once.
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_origins,
         allow_methods=["GET", "POST"],
-        allow_headers=["Content-Type", "Authorization"],
+        allow_headers=["Content-Type", "Authorization", API_KEY_HEADER, SITE_KEY_HEADER, REQUEST_ID_HEADER],
+        expose_headers=["Retry-After", REQUEST_ID_HEADER],
     )
-    app.include_router(streaming.router)
-    app.include_router(openai_chat.router)
+    app.add_middleware(RequestLog, metrics=app.state.metrics)
+    app.add_exception_handler(Exception, internal_error)
+    question_errors = documented(400, 401, 413, 415, 422, 429, 503)
+    app.include_router(streaming.router, dependencies=GUARDED_JSON, responses=question_errors)
+    app.include_router(openai_chat.router, dependencies=GUARDED_JSON, responses=question_errors)
     app.include_router(widget.router)
+    app.include_router(metrics.router)
+    app.include_router(admin.router)
 
     @app.get("/livez", response_model=Status)
     def livez() -> Status:
@@ -62,11 +78,12 @@ def create_app(settings: Settings | None = None, qa: QuestionAnswering | None = 
             return JSONResponse(body.model_dump(), status_code=503)
         return Status(status="ready", documents=len(qa.index.data.documents), chunks=qa.index.size)
 
-    @app.post("/ask", response_model=AskResponse)
+    @app.post("/ask", response_model=AskResponse, dependencies=GUARDED_JSON, responses=question_errors)
     def ask(request: AskRequest, qa: ReadyQADep) -> AskResponse:
-        return AskResponse.of(qa.ask(request.question, request.top_k, request.history))
+        require_mode(qa, request.mode)
+        return AskResponse.of(qa.ask(request.question, request.top_k, request.history, request.mode))
 
-    @app.get("/search", response_model=SearchResponse)
+    @app.get("/search", response_model=SearchResponse, dependencies=GUARDED, responses=documented(401, 422, 429, 503))
     def search(
         qa: ReadyQADep,
         q: Annotated[str, Query(min_length=1, max_length=MAX_QUESTION_CHARS, description="the query")],

@@ -58,7 +58,8 @@ def started_server(
     """`python -m MODULE --index-dir index_dir --port PORT` as a server process, once ready; stopped on exit.
 
     ``module`` is `citeqa serve` unless a measurement serves the same index another way; the server must
-    answer ``/readyz`` with 200 when ready.
+    answer ``/readyz`` with 200 when ready. Rate limits are off unless ``env`` sets ``CITEQA_RATE_LIMIT``:
+    measurements and tests send bursts on purpose.
     """
     port = port or free_port()
     # A file, not a pipe: nobody reads the access log while the server runs, and a full pipe blocks it.
@@ -70,7 +71,7 @@ def started_server(
         stdout=log,
         stderr=subprocess.STDOUT,
         text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
+        env={**os.environ, "PYTHONUNBUFFERED": "1", "CITEQA_RATE_LIMIT": "off", **(env or {})},
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + timeout

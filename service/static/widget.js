@@ -3,7 +3,8 @@
  *   <script src="http://HOST:PORT/widget.js" data-title="Ask the report" defer></script>
  * Options (data-* on the script tag, or on a <citeqa-chat> element to override them there):
  *   title, placeholder, greeting, accent (a CSS colour), position (bottom-right | bottom-left),
- *   mode (launcher: a floating button, the default | inline: only <citeqa-chat> elements render).
+ *   mode (launcher: a floating button, the default | inline: only <citeqa-chat> elements render),
+ *   site-key (the public key issued for this page's origin, when the service requires keys).
  * Every request goes to the server this file was loaded from. Text from reports and from the server
  * is only ever put into the page as text (textContent, createTextNode), never parsed as HTML.
  */
@@ -154,6 +155,7 @@ input { flex: 1; min-width: 0; font: inherit; padding: 9px 12px; border: 1px sol
       /* not JSON: the status text says enough */
     }
     if (response.status === 503) return `The service is not ready yet (${detail}). Try again in a moment.`;
+    if (response.status === 429) return `Too many questions at once: try again in ${response.headers.get("Retry-After") || "a few"} s.`;
     return `The question was not accepted: ${detail}`;
   }
 
@@ -313,7 +315,12 @@ input { flex: 1; min-width: 0; font: inherit; padding: 9px 12px; border: 1px sol
       try {
         response = await fetch(new URL("ask/stream", API), {
           method: "POST",
-          headers: { "Content-Type": "application/json", Accept: "text/event-stream" },
+          headers: {
+            "Content-Type": "application/json",
+            Accept: "text/event-stream",
+            // The public key issued for this page's origin (data-site-key); the service checks the pair.
+            ...(this.option("siteKey", "") ? { "X-Site-Key": this.option("siteKey", "") } : {}),
+          },
           body: JSON.stringify({ question, history }),
           signal: controller.signal,
         });

@@ -253,3 +253,33 @@ def test_the_demo_page_has_an_inline_chat_and_the_launcher(page: Page, origins: 
     answer = ask(inline, QUESTION)
     expect(answer.get_by_role("button", name="Citation")).to_have_text(["[1]", "[6]"])
     expect(page.get_by_role("dialog")).to_be_hidden()
+
+
+def test_with_keys_required_the_site_key_of_the_page_lets_the_widget_answer(
+    page: Page, seed_index: Path, tmp_path: Path
+) -> None:
+    port = free_port()
+    portal = f"http://127.0.0.1:{port}"
+    env = {"CITEQA_API_KEYS": "k-server-only", "CITEQA_SITE_KEYS": f"pk-portal@{portal}"}
+    with serving(seed_index, env) as citeqa:
+        for name, key in [("keyed.html", 'data-site-key="pk-portal"'), ("keyless.html", "")]:
+            (tmp_path / name).write_text(
+                f'<!doctype html><html lang=en><head><meta charset=utf-8><title>Portal</title></head><body>'
+                f'<script src="{citeqa}/widget.js" data-title="Ask the report" {key} defer></script></body></html>',
+                encoding="utf-8",
+            )
+        site = ThreadingHTTPServer(("127.0.0.1", port), partial(Quiet, directory=str(tmp_path)))
+        threading.Thread(target=site.serve_forever, daemon=True).start()
+        try:
+            page.goto(f"{portal}/keyed.html")
+            launcher(page).click()
+            answer = ask(page.get_by_role("dialog", name="Ask the report"), QUESTION)
+            expect(answer).to_contain_text("$14.8 billion")
+            page.goto(f"{portal}/keyless.html")
+            launcher(page).click()
+            dialog = page.get_by_role("dialog", name="Ask the report")
+            ask(dialog, QUESTION)
+            expect(dialog.get_by_role("alert")).to_contain_text("an API key is required")
+        finally:
+            site.shutdown()
+            site.server_close()

@@ -1,0 +1,168 @@
+"""A bounded load run against `citeqa serve` on loopback: errors, latency under load, memory growth.
+
+    python -m eval.load [--index-dir DIR] [--seconds 60] [--clients 16]
+
+Starts the server on a free loopback port, warms it up (every gold question once, then a short burst
+at full concurrency, so first-use allocations are not counted as growth), times one client alone,
+then ``--clients`` clients asking `/ask` back to back for ``--seconds``. Every request's text is one
+the server has not seen (``eval.latency.unseen``), so the model embeds each one. Prints a summary and
+exits 1 when a bound is broken:
+
+- no request may fail (every answer a 200);
+- p95 latency under load at most 3 times the p95 of one client alone;
+- the server's resident memory (``VmRSS`` in /proc) may grow by less than 10 % from the warm-up to the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import statistics
+import sys
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from eval.latency import gold_questions, unseen
+from service.local_server import started_server
+
+P95_FACTOR = 3.0
+RSS_GROWTH = 0.10
+
+
+@dataclass
+class Phase:
+    """What the clients of one phase saw."""
+
+    latencies: list[float] = field(default_factory=list)
+    failures: Counter[str] = field(default_factory=Counter)
+    seconds: float = 0.0
+
+    @property
+    def requests(self) -> int:
+        return len(self.latencies) + sum(self.failures.values())
+
+    def p(self, share: float) -> float:
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else float("nan")
+
+
+class Questions:
+    """Gold questions in turn, each time with its spaces widened differently: thread-safe."""
+
+    def __init__(self) -> None:
+        self._gold = gold_questions()
+        self._counter = itertools.count()
+        self._lock = threading.Lock()
+
+    def next(self) -> str:
+        with self._lock:
+            n = next(self._counter)
+        return unseen(self._gold[n % len(self._gold)], n // len(self._gold) + 1)
+
+
+def rss_bytes(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError(f"no VmRSS for process {pid}")
+
+
+def run_phase(url: str, questions: Questions, clients: int, seconds: float) -> Phase:
+    phase = Phase()
+    lock = threading.Lock()
+    deadline = time.monotonic() + seconds
+
+    def client() -> None:
+        with httpx.Client(base_url=url, timeout=30) as http:
+            while time.monotonic() < deadline:
+                started = time.perf_counter()
+                try:
+                    response = http.post("/ask", json={"question": questions.next()})
+                    outcome = "ok" if response.status_code == 200 else f"HTTP {response.status_code}"
+                except httpx.HTTPError as error:
+                    outcome = type(error).__name__
+                elapsed = time.perf_counter() - started
+                with lock:
+                    if outcome == "ok":
+                        phase.latencies.append(elapsed)
+                    else:
+                        phase.failures[outcome] += 1
+
+    threads = [threading.Thread(target=client, name=f"load-client-{i}") for i in range(clients)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    phase.seconds = time.perf_counter() - started
+    return phase
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m eval.load", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--index-dir", type=Path, default=Path(".citeqa/index"))
+    parser.add_argument("--seconds", type=float, default=60.0, help="length of the load phase (default 60)")
+    parser.add_argument("--clients", type=int, default=16, help="concurrent clients (default 16)")
+    parser.add_argument(
+        "--p95-factor",
+        type=float,
+        default=P95_FACTOR,
+        help=f"bound on p95 under load over the single-client p95 (default {P95_FACTOR}; 0: report only)",
+    )
+    args = parser.parse_args(argv)
+    if not 0 < args.seconds <= 3600 or not 0 < args.clients <= 256:
+        parser.error("--seconds must be in (0, 3600] and --clients in [1, 256]")
+    # One client alone long enough for a stable p95; a warm-up burst a fraction of the load.
+    single_seconds = min(10.0, max(2.0, args.seconds / 6))
+    burst_seconds = min(5.0, max(1.0, args.seconds / 12))
+
+    questions = Questions()
+    with started_server(args.index_dir) as server:
+        with httpx.Client(base_url=server.url, timeout=30) as http:
+            for question in gold_questions():
+                http.post("/ask", json={"question": question}).raise_for_status()
+        warm = run_phase(server.url, questions, args.clients, burst_seconds)
+        single = run_phase(server.url, questions, 1, single_seconds)
+        rss_before = rss_bytes(server.pid)
+        load = run_phase(server.url, questions, args.clients, args.seconds)
+        rss_after = rss_bytes(server.pid)
+
+    growth = rss_after / rss_before - 1
+    failures = warm.failures + single.failures + load.failures
+    broken = []
+    if failures:
+        broken.append(f"{sum(failures.values())} failed requests: {dict(failures)}")
+    if args.p95_factor and load.p(0.95) > args.p95_factor * single.p(0.95):
+        broken.append(
+            f"p95 under load is {load.p(0.95) / single.p(0.95):.1f}x the single-client p95 (limit {args.p95_factor}x)"
+        )
+    if growth >= RSS_GROWTH:
+        broken.append(f"server memory grew {growth:.1%} (limit {RSS_GROWTH:.0%})")
+
+    print(f"load: {args.clients} clients x {args.seconds:.0f} s against POST /ask on {server.url}")
+    print(
+        f"  one client : {single.requests} requests, p50 {single.p(0.5) * 1000:.1f} ms, p95 {single.p(0.95) * 1000:.1f} ms"
+    )
+    print(
+        f"  under load : {load.requests} requests ({load.requests / load.seconds:.1f}/s), "
+        f"p50 {load.p(0.5) * 1000:.1f} ms, p95 {load.p(0.95) * 1000:.1f} ms, "
+        f"max {max(load.latencies, default=0) * 1000:.1f} ms, "
+        f"mean {statistics.fmean(load.latencies) * 1000 if load.latencies else float('nan'):.1f} ms"
+    )
+    print(f"  p95 ratio  : {load.p(0.95) / single.p(0.95):.2f}x (limit {args.p95_factor or 'none'}x)")
+    print(f"  errors     : {sum(failures.values())}")
+    print(
+        f"  server RSS : {rss_before / 2**20:.0f} MiB -> {rss_after / 2**20:.0f} MiB ({growth:+.1%}, limit {RSS_GROWTH:.0%})"
+    )
+    for problem in broken:
+        print(f"eval.load: bound broken: {problem}", file=sys.stderr)
+    return 1 if broken else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,37 @@
+"""Error answers: what the OpenAPI schema documents for them, and the last resort for real bugs."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import Request
+from fastapi.responses import JSONResponse
+
+from service.schemas import ErrorBody
+
+logger = logging.getLogger("citeqa")
+
+_MEANINGS = {
+    400: "the body cannot be parsed (not UTF-8 text), or generated answers were asked for but are off",
+    401: "no valid API key or site key (when keys are configured)",
+    403: "the admin key is wrong",
+    404: "not found (the admin route, when no admin key is configured)",
+    409: "the index on disk cannot be loaded; the previous one keeps serving",
+    413: "the request body is too large",
+    415: "the body is not JSON",
+    422: "invalid input",
+    429: "too many requests from this client: retry after Retry-After seconds",
+    503: "the model and index are not loaded (yet, or at all)",
+}
+
+
+def documented(*codes: int) -> dict[int | str, dict[str, object]]:
+    """OpenAPI ``responses`` for error ``codes``, each a JSON ``{"detail": ...}``."""
+    return {code: {"model": ErrorBody, "description": _MEANINGS[code]} for code in codes}
+
+
+async def internal_error(request: Request, error: Exception) -> JSONResponse:
+    """A bug, not bad input: logged with its request id, answered as JSON without internals."""
+    request_id = request.scope.get("citeqa.request_id", "")
+    logger.exception("unhandled error in %s %s (request %s)", request.method, request.url.path, request_id)
+    return JSONResponse({"detail": f"internal error (request {request_id})"}, status_code=500)

@@ -1,0 +1,69 @@
+"""A corpus as found in the wild: every file that cannot be indexed is listed with its reason, a
+duplicate is indexed once, and the run still indexes the rest."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+
+from fpdf import FPDF
+
+from indexer.index_files import read_index
+from tests.conftest import CORPUS, SEED_DOC, run_citeqa
+
+LIMIT = 10 * 2**20
+
+
+def scanned_pdf() -> bytes:
+    """A page with a picture and no text layer, as a scanner makes it."""
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.set_fill_color(90, 90, 90)
+    pdf.rect(20, 20, 120, 160, style="F")
+    return bytes(pdf.output())
+
+
+def test_faulty_files_are_reported_with_reasons_and_the_rest_indexed(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    (corpus / "2024.q1.md").mkdir(parents=True)  # a folder named like a report: its files are read
+    shutil.copy(CORPUS / SEED_DOC, corpus / SEED_DOC)
+    shutil.copy(CORPUS / SEED_DOC, corpus / "the-same-report-again.txt")
+    (corpus / "2024.q1.md" / "chips.md").write_text("# Chips\n\nMemory prices rose 8% in the quarter [1].\n", "utf-8")
+    (corpus / "empty.txt").write_bytes(b"")
+    (corpus / "binary.txt").write_bytes(os.urandom(2048).replace(b"\x00", b"\x01") + b"\x00\x00")
+    (corpus / "latin1.txt").write_bytes("Caf\xe9 cr\xe8me prices rose [1].".encode("latin-1"))
+    (corpus / "scanned.pdf").write_bytes(scanned_pdf())
+    with open(corpus / "huge.txt", "wb") as huge:  # 50 MB, sparse: nothing is written but the size
+        huge.truncate(50 * 2**20)
+    (corpus / "moved-away.txt").symlink_to(tmp_path / "nowhere.txt")
+    os.mkfifo(corpus / "pipe.md")  # reading it would wait forever
+
+    started = time.monotonic()
+    result = run_citeqa(
+        "index",
+        str(corpus),
+        "--index-dir",
+        str(tmp_path / "index"),
+        "--quiet",
+        env={**os.environ, "CITEQA_MAX_FILE_BYTES": str(LIMIT)},
+    )
+    assert result.returncode == 0, result.stderr
+    assert time.monotonic() - started < 120
+    report = {line.split(":")[0].strip(): line for line in result.stderr.splitlines() if line.startswith("  ")}
+    expected = {
+        "skipped empty.txt": "no text could be extracted",
+        "skipped binary.txt": "binary data, not text",
+        "skipped latin1.txt": "not valid UTF-8",
+        "skipped scanned.pdf": "no text layer",
+        "skipped huge.txt": "too large (50.0 MiB, the limit is 10.0 MiB",
+        "skipped moved-away.txt": "a broken symbolic link",
+        "skipped pipe.md": "not a regular file",
+        "duplicate the-same-report-again.txt": f"same content as {SEED_DOC}, indexed once",
+    }
+    assert set(report) == set(expected), result.stderr
+    for key, reason in expected.items():
+        assert reason in report[key], report[key]
+    assert "Indexed 2 documents" in result.stdout
+    assert [d.doc_id for d in read_index(tmp_path / "index").documents] == ["2024.q1.md/chips.md", SEED_DOC]
