@@ -11,7 +11,7 @@ from tqdm.auto import tqdm
 
 from eval.datasets import GoldItem
 from eval.metrics import Scored, score, summarise
-from service.qa import QuestionAnswering
+from service.qa import Mode, QuestionAnswering
 from service.schemas import AskResponse
 
 
@@ -21,23 +21,35 @@ class Asker(Protocol):
     def __call__(self, question: str, top_k: int) -> dict[str, Any]: ...
 
 
-def in_process(qa: QuestionAnswering) -> Asker:
+def in_process(qa: QuestionAnswering, mode: Mode | None = None) -> Asker:
     def ask(question: str, top_k: int) -> dict[str, Any]:
-        return AskResponse.of(qa.ask(question, top_k)).model_dump()
+        return AskResponse.of(qa.ask(question, top_k, mode=mode)).model_dump()
 
     return ask
+
+
+_RATE_LIMITED_TRIES = 30
+_MAX_WAIT_SECONDS = 10.0
 
 
 class ServerError(RuntimeError):
     """The server did not answer a gold question; the message gives the status and its detail."""
 
 
-def over_http(client: httpx.Client) -> Asker:
+def over_http(client: httpx.Client, mode: Mode | None = None) -> Asker:
     def ask(question: str, top_k: int) -> dict[str, Any]:
-        try:
-            response = client.post("/ask", json={"question": question, "top_k": top_k})
-        except httpx.TransportError as error:
-            raise ServerError(f"cannot reach {client.base_url}: {error}") from None
+        body: dict[str, Any] = {"question": question, "top_k": top_k}
+        if mode:
+            body["mode"] = mode
+        for _ in range(_RATE_LIMITED_TRIES):
+            try:
+                response = client.post("/ask", json=body)
+            except httpx.TransportError as error:
+                raise ServerError(f"cannot reach {client.base_url}: {error}") from None
+            if response.status_code != 429:
+                break
+            # A rate-limited server says when to come back; an eval run waits rather than fails.
+            time.sleep(min(float(response.headers.get("Retry-After", "1")), _MAX_WAIT_SECONDS))
         if response.status_code != 200:
             raise ServerError(f"{client.base_url}/ask answered {response.status_code}: {response.text[:300]}")
         body: dict[str, Any] = response.json()

@@ -18,7 +18,8 @@ STOPWORDS = frozenset(
     she should so some such than that the their theirs them themselves then there these they this those
     through to too under until up very was we were what when where which while who whom whose why will
     with would you your yours yourself yourselves may might must shall according report reports say
-    says said tell mention mentioned describe described much many kind sort way ever""".split()
+    says said tell mention mentioned describe described much many kind sort way ever however although
+    also meanwhile moreover furthermore additionally overall thus therefore yes""".split()
 )
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _WORD = re.compile(r"[^\W_]+(?:[.,'’][^\W_]+)*")
@@ -49,13 +50,14 @@ def numbers_in(text: str) -> set[str]:
     return {n.replace(",", "") for n in _NUMBER.findall(strip_markers(text))}
 
 
-def names_in(text: str) -> list[str]:
-    """Stemmed names: capitalised words past the first, and words with inner capitals (OpenAI, xAI)."""
+def names_in(text: str, first_word: bool = False) -> list[str]:
+    """Stemmed names: capitalised words (past the first unless ``first_word``: a question's first word
+    is capitalised by position) and words with inner capitals (OpenAI, xAI)."""
     names: list[str] = []
     for position, word in enumerate(_WORD.findall(strip_markers(text))):
         if any(ch.isdigit() for ch in word) or word.lower() in STOPWORDS:
             continue
         inner_capital = any(ch.isupper() for ch in word[1:])
-        if inner_capital or (position > 0 and word[:1].isupper()):
+        if inner_capital or ((position > 0 or first_word) and word[:1].isupper()):
             names.extend(content_terms(word))
     return names

@@ -10,6 +10,7 @@ appear in the passage. Thresholds were measured on the gold set (``eval/gold.jso
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
@@ -17,6 +18,9 @@ from indexer.claims import render_with_group
 from indexer.index_files import SentenceRecord
 from indexer.terms import content_terms, names_in, numbers_in
 from service.search_index import Hit, SearchIndex
+
+if TYPE_CHECKING:
+    from service.draft_check import Dropped
 
 ABSTENTION = "The reports do not answer this question."
 
@@ -53,6 +57,11 @@ class Answer:
     citations: list[Citation] = field(default_factory=list)
     sources: list[Hit] = field(default_factory=list)
     evidence: list[Evidence] = field(default_factory=list)
+    mode: Literal["extractive", "generated"] = "extractive"
+    # Draft sentences a model wrote that the passages did not support, and why the answer is not
+    # the generated one when it was asked for.
+    dropped: list[Dropped] = field(default_factory=list)
+    note: str | None = None
 
 
 COVERAGE_WEIGHT = 0.5
@@ -82,7 +91,7 @@ class Answerer:
         return Answer(
             text=" ".join(render_with_group(e.sentence.text, e.sentence.group) for e in chosen),
             abstained=False,
-            citations=_citations(chosen),
+            citations=citations_for([(e.sentence, e.hit) for e in chosen]),
             sources=hits,
             evidence=chosen,
         )
@@ -151,12 +160,11 @@ def _coverage(variants: list[frozenset[str]], weights: np.ndarray, terms: frozen
     return float(sum(w for v, w in zip(variants, weights) if v & terms) / total)
 
 
-def _citations(chosen: list[Evidence]) -> list[Citation]:
+def citations_for(supports: list[tuple[SentenceRecord, Hit]]) -> list[Citation]:
     """One citation per marker in the answer, pointing at the passage whose sentence carries it."""
     citations: dict[str, Citation] = {}
-    for evidence in chosen:
-        sentence = evidence.sentence
+    for sentence, hit in supports:
         quote = render_with_group(sentence.text, sentence.group)
         for marker in sentence.markers:
-            citations.setdefault(marker, Citation(marker, sentence.doc_id, evidence.hit.chunk.chunk_id, quote))
+            citations.setdefault(marker, Citation(marker, sentence.doc_id, hit.chunk.chunk_id, quote))
     return list(citations.values())

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from indexer.index_files import IndexUnavailable
 from indexer.location import IndexLocked
 from service.config import Settings
+from service.qa import ModeUnavailable
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -29,7 +30,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(str(error))
     try:
         return int(args.run(settings, args))
-    except (IndexUnavailable, IndexLocked, FileNotFoundError, ValueError, RuntimeError) as error:
+    except (IndexUnavailable, IndexLocked, ModeUnavailable, FileNotFoundError, ValueError, RuntimeError) as error:
         print(f"citeqa: {error}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # output piped into `head` and the like
@@ -51,7 +52,7 @@ def _parser() -> argparse.ArgumentParser:
     index.add_argument("--model", help="sentence-transformers model folder or name (default: bundled all-MiniLM-L6-v2)")
     index.add_argument("--chunk-size", type=int, help="chunk length in model tokens (default: 200)")
     index.add_argument("--chunk-overlap", type=int, help="overlap between chunks in model tokens (default: 40)")
-    index.add_argument("--index-type", choices=["auto", "flat", "hnsw"], help="FAISS index (default: auto by size)")
+    index.add_argument("--index-type", choices=["auto", "flat", "ivf"], help="FAISS index (default: auto by size)")
     index.add_argument("--quiet", action="store_true", help="no progress bars")
     index.set_defaults(run=_index)
 
@@ -66,6 +67,7 @@ def _parser() -> argparse.ArgumentParser:
     _index_dir_option(ask)
     ask.add_argument("--top-k", type=int, help="passages to retrieve (default: 5)")
     ask.add_argument("--json", action="store_true", help="print the same JSON as POST /ask")
+    _mode_option(ask)
     ask.set_defaults(run=_ask)
 
     evaluate = commands.add_parser("eval", help="score answers against gold questions")
@@ -82,6 +84,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="METRIC=VALUE",
         help="exit 1 when METRIC is worse than VALUE (above it for unsupported_marker_rate and latency)",
     )
+    _mode_option(evaluate)
     evaluate.add_argument("--quiet", action="store_true", help="no progress bar")
     evaluate.set_defaults(run=_eval)
 
@@ -92,6 +95,14 @@ def _parser() -> argparse.ArgumentParser:
     convert.add_argument("--to", dest="target_format", required=True, choices=["citeqa", "ragas", "beir"])
     convert.set_defaults(run=_convert)
     return parser
+
+
+def _mode_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--mode",
+        choices=["extractive", "generated"],
+        help="who writes answers (default: generated when CITEQA_LLM_URL is set, else extractive)",
+    )
 
 
 def _index_dir_option(parser: argparse.ArgumentParser) -> None:
@@ -108,6 +119,7 @@ def _index(settings: Settings, args: argparse.Namespace) -> int:
         chunk_overlap=settings.chunk_overlap,
         index_type=settings.index_type,  # type: ignore[arg-type]
         progress=not args.quiet,
+        max_file_bytes=settings.max_file_bytes,
     )
     report = indexer.run(settings.corpus_dir, settings.index_dir)
     if report.unchanged:
@@ -121,6 +133,8 @@ def _index(settings: Settings, args: argparse.Namespace) -> int:
         )
     for doc_id, reason in sorted(report.skipped.items()):
         print(f"  skipped {doc_id}: {reason}", file=sys.stderr)
+    for doc_id, original in sorted(report.duplicates.items()):
+        print(f"  duplicate {doc_id}: same content as {original}, indexed once (as {original})", file=sys.stderr)
     if report.documents == 0:
         print(f"citeqa: no readable reports in {settings.corpus_dir}", file=sys.stderr)
         return 1
@@ -130,13 +144,23 @@ def _index(settings: Settings, args: argparse.Namespace) -> int:
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
+    from service.admin import reload_on_sighup
     from service.app import create_app
+    from service.logs import log_config
     from service.qa import QuestionAnswering
 
     qa = QuestionAnswering(settings)
     # Load before binding the port, so a missing or mismatched index stops here with its reason.
     qa.warm_up()
-    uvicorn.run(create_app(settings, qa), host=settings.host, port=settings.port, log_level="info")
+    reload_on_sighup(qa)
+    uvicorn.run(
+        create_app(settings, qa),
+        host=settings.host,
+        port=settings.port,
+        log_level="info",
+        log_config=log_config(),
+        access_log=False,  # the app logs each request as JSON, with its id (service/request_log.py)
+    )
     return 0
 
 
@@ -145,12 +169,13 @@ def _ask(settings: Settings, args: argparse.Namespace) -> int:
     from service.schemas import AskRequest, AskResponse
 
     try:
-        request = AskRequest(question=args.question, top_k=args.top_k)
+        request = AskRequest(question=args.question, top_k=args.top_k, mode=args.mode)
     except ValidationError as error:
         raise ValueError(error.errors()[0]["msg"]) from None
     qa = QuestionAnswering(settings)
+    qa.check_mode(request.mode)
     qa.warm_up()
-    response = AskResponse.of(qa.ask(request.question, request.top_k))
+    response = AskResponse.of(qa.ask(request.question, request.top_k, mode=request.mode))
     if args.json:
         print(json.dumps(response.model_dump(), indent=2, ensure_ascii=False))
         return 0
@@ -171,13 +196,14 @@ def _eval(settings: Settings, args: argparse.Namespace) -> int:
     items = load_gold(args.gold, args.format)
     if args.url:
         with httpx.Client(base_url=args.url, timeout=60) as client:
-            run = run_eval(items, over_http(client), settings.top_k, args.url, progress=not args.quiet)
+            run = run_eval(items, over_http(client, args.mode), settings.top_k, args.url, progress=not args.quiet)
     else:
         from service.qa import QuestionAnswering
 
         qa = QuestionAnswering(settings)
+        qa.check_mode(args.mode)
         qa.warm_up()
-        run = run_eval(items, in_process(qa), settings.top_k, str(settings.index_dir), progress=not args.quiet)
+        run = run_eval(items, in_process(qa, args.mode), settings.top_k, str(settings.index_dir), progress=not args.quiet)
     print(table(run))
     if args.report:
         json_path, html_path = write_reports(run, args.report)

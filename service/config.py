@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -19,12 +19,33 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     top_k: int = Field(5, ge=1, le=20)
+    # An OpenAI-compatible server (llama.cpp, vLLM, Ollama, a hosted API) writes the answers when set;
+    # its sentences are kept only where the passages support them (service/generated.py).
+    llm_url: str | None = None
+    llm_model: str = "default"
+    llm_api_key: SecretStr | None = None
+    llm_timeout: float = Field(20.0, gt=0, description="seconds for one request to the model")
+    llm_deadline: float = Field(30.0, gt=0, description="seconds after which the extractive answer is given")
     chunk_size: int = Field(200, ge=16, le=2048, description="chunk length in model tokens")
     chunk_overlap: int = Field(40, ge=0, le=1024)
-    index_type: str = Field("auto", pattern="^(auto|flat|hnsw)$")
+    index_type: str = Field("auto", pattern="^(auto|flat|ivf)$")
     # Pages (scheme://host[:port]) that may call the API from a browser, comma-separated in the
     # environment; the server's own address is always allowed.
     allowed_origins: Annotated[list[str], NoDecode] = []
+    # Request bodies beyond this many bytes get a 413 before the app reads them.
+    max_body_bytes: int = Field(64 * 1024, ge=1024)
+    # Corpus files beyond this many bytes are skipped (and listed) by `citeqa index`.
+    max_file_bytes: int = Field(100 * 1024 * 1024, ge=1)
+    # When any key is set, the API routes answer only requests that carry one (service/access.py).
+    api_keys: Annotated[list[SecretStr], NoDecode] = []
+    # Public keys of the widget, `key@origin` comma-separated: a key works only from its page's origin.
+    site_keys: Annotated[dict[str, str], NoDecode] = {}
+    # Enables `POST /admin/reload`; without it the route answers 404.
+    admin_key: SecretStr | None = None
+    # Requests per client (API key, site key or address): `N/second|minute|hour`, or `off`.
+    rate_limit: str = Field("60/minute", pattern=r"^(off|[1-9][0-9]*/(second|minute|hour))$")
+    # Requests a client may make at once before the rate applies; default: the rate's N.
+    rate_burst: int | None = Field(None, ge=1)
 
     @field_validator("allowed_origins", mode="before")
     @classmethod
@@ -33,8 +54,38 @@ class Settings(BaseSettings):
             return [origin.strip().rstrip("/") for origin in value.split(",") if origin.strip()]
         return value
 
+    @field_validator("api_keys", mode="before")
+    @classmethod
+    def _split_keys(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [key.strip() for key in value.split(",") if key.strip()]
+        return value
+
+    @field_validator("site_keys", mode="before")
+    @classmethod
+    def _split_site_keys(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        pairs: dict[str, str] = {}
+        for item in filter(None, (part.strip() for part in value.split(","))):
+            key, at, origin = item.partition("@")
+            if not (key and at and "://" in origin):
+                raise ValueError(f"a site key is written key@scheme://host[:port] (got {item!r})")
+            pairs[key] = origin.rstrip("/")
+        return pairs
+
     @property
     def cors_origins(self) -> list[str]:
-        """The configured origins plus the server's own, whichever name the page used to reach it."""
+        """The configured origins plus the server's own, whichever name the page used to reach it, and
+        the origins of the site keys."""
         own = [f"http://{host}:{self.port}" for host in ("127.0.0.1", "localhost", self.host)]
-        return list(dict.fromkeys([*own, *self.allowed_origins]))
+        return list(dict.fromkeys([*own, *self.allowed_origins, *self.site_keys.values()]))
+
+    @property
+    def rate(self) -> tuple[float, int] | None:
+        """(requests a second, burst) of ``rate_limit``, or None when it is off."""
+        if self.rate_limit == "off":
+            return None
+        count, _, period = self.rate_limit.partition("/")
+        seconds = {"second": 1, "minute": 60, "hour": 3600}[period]
+        return int(count) / seconds, self.rate_burst or int(count)

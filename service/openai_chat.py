@@ -22,7 +22,7 @@ from service.answerer import Answer
 from service.deps import ReadyQADep
 from service.qa import QuestionAnswering
 from service.schemas import MAX_HISTORY, MAX_QUESTION_CHARS, CitationOut, Source, trimmed
-from service.streaming import answer_pieces, event_stream, sse
+from service.streaming import answer_deltas, event_stream, sse
 
 router = APIRouter(prefix="/v1")
 
@@ -164,9 +164,12 @@ async def _chunks(
         return sse(data.model_dump_json(exclude_none=True))
 
     yield chunk(Delta(role="assistant", content=""))
-    answer = await run_in_threadpool(qa.ask, body.question, None, body.history)
-    for piece in answer_pieces(answer):
-        yield chunk(Delta(content=piece))
+    retrieval = await run_in_threadpool(qa.retrieve, body.question, None, body.history)
+    answer: Answer | None = None
+    async for piece, answer in answer_deltas(qa, retrieval, None):
+        if piece:
+            yield chunk(Delta(content=piece))
+    assert answer is not None
     yield chunk(Delta(), "stop", Grounding.of(answer))
     yield sse("[DONE]")
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -14,9 +15,12 @@ from indexer.index_files import IndexUnavailable
 from service.answerer import Answer, Answerer
 from service.config import Settings
 from service.followup import resolve
+from service.generated import GeneratedAnswerer
+from service.llm import ChatClient, LLMSettings
 from service.search_index import Hit, SearchIndex
 
 State = Literal["loading", "ready", "failed"]
+Mode = Literal["extractive", "generated"]
 
 
 @dataclass(frozen=True)
@@ -26,23 +30,39 @@ class Retrieval:
     question: str  # as read: a follow-up carries the subject of the question before it
     vector: np.ndarray
     hits: list[Hit]
+    index: SearchIndex  # the one the hits are from: a reload in between must not mix two indexes
 
 
 class NotReady(Exception):
     """The model or index is not loaded (yet, or at all); the message says which."""
 
 
-class QuestionAnswering:
-    """Holds the model and index; ``warm_up`` loads them once, the other methods are cheap and thread-safe."""
+class ModeUnavailable(Exception):
+    """Generated answers were asked for, but no language model is configured."""
 
-    def __init__(self, settings: Settings, embedder: Embedder | None = None, answerer: Answerer | None = None) -> None:
+
+class QuestionAnswering:
+    """Holds the model and index; ``warm_up`` loads them once, ``reload`` swaps in the index on disk, the
+    other methods are cheap and thread-safe."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        embedder: Embedder | None = None,
+        answerer: Answerer | None = None,
+        generator: GeneratedAnswerer | None = None,
+    ) -> None:
         self.settings = settings
         self.embedder = embedder or Embedder(settings.model)
         self.answerer = answerer or Answerer()
+        self.generator = generator if generator is not None else _generator(settings)
         self._index: SearchIndex | None = None
         self.state: State = "loading"
         self.error: str | None = None
         self._lock = threading.Lock()
+        # answered, abstained, reloaded, reload_failed: for /metrics
+        self.counts: Counter[str] = Counter()
+        self._counts_lock = threading.Lock()
 
     def warm_up(self) -> None:
         """Load model and index; on failure keep the reason for ``/readyz`` and re-raise."""
@@ -57,6 +77,28 @@ class QuestionAnswering:
                 raise
             self.state, self.error = "ready", None
 
+    def reload(self) -> SearchIndex:
+        """Load the index on disk fully aside, then swap it in with one assignment: requests already
+        running finish on the old one. When it cannot be loaded, the old one keeps serving and the
+        error is raised."""
+        with self._lock:
+            try:
+                self.embedder.warm_up()
+                index = SearchIndex.open(self.settings.index_dir, self.embedder)
+            except (IndexUnavailable, ValueError) as error:
+                self._count("reload_failed")
+                if self._index is None:
+                    self.state, self.error = "failed", str(error)
+                raise
+            self._index = index
+            self.state, self.error = "ready", None
+        self._count("reloaded")
+        return index
+
+    def _count(self, what: str) -> None:
+        with self._counts_lock:
+            self.counts[what] += 1
+
     @property
     def index(self) -> SearchIndex:
         if self._index is None:
@@ -67,14 +109,53 @@ class QuestionAnswering:
         index = self.index
         return index.search(self.embedder.embed_query(query), k)
 
-    def ask(self, question: str, top_k: int | None = None, history: Sequence[str] = ()) -> Answer:
-        return self.answer(self.retrieve(question, top_k, history))
+    def ask(
+        self, question: str, top_k: int | None = None, history: Sequence[str] = (), mode: Mode | None = None
+    ) -> Answer:
+        """``mode``: None answers with the model when one is configured, extractively otherwise."""
+        return self.answer(self.retrieve(question, top_k, history), mode)
 
     def retrieve(self, question: str, top_k: int | None = None, history: Sequence[str] = ()) -> Retrieval:
         """``history``: the conversation's earlier questions, oldest first, for reading a follow-up."""
         read = resolve(question, history)
+        index = self.index
         vector = self.embedder.embed_query(read)
-        return Retrieval(read, vector, self.index.search(vector, top_k or self.settings.top_k))
+        return Retrieval(read, vector, index.search(vector, top_k or self.settings.top_k), index)
 
-    def answer(self, retrieval: Retrieval) -> Answer:
-        return self.answerer.run(retrieval.question, retrieval.vector, retrieval.hits, self.index)
+    def answer(self, retrieval: Retrieval, mode: Mode | None = None) -> Answer:
+        *_, answer = self.answer_stream(retrieval, mode)
+        assert isinstance(answer, Answer)
+        return answer
+
+    def answer_stream(self, retrieval: Retrieval, mode: Mode | None = None) -> Iterator[str | Answer]:
+        """Generated answers' sentences as each is checked, then the final ``Answer`` (the only item
+        for extractive answers)."""
+        extractive = self.answerer.run(retrieval.question, retrieval.vector, retrieval.hits, retrieval.index)
+        final: str | Answer = extractive
+        if self._generated_wanted(mode):
+            assert self.generator is not None
+            for final in self.generator.stream(
+                retrieval.question, retrieval.hits, extractive, retrieval.index, self.embedder
+            ):
+                if isinstance(final, str):
+                    yield final
+        assert isinstance(final, Answer)
+        self._count("abstained" if final.abstained else "answered")
+        yield final
+
+    def _generated_wanted(self, mode: Mode | None) -> bool:
+        self.check_mode(mode)
+        return self.generator is not None and mode != "extractive"
+
+    def check_mode(self, mode: Mode | None) -> None:
+        """Raise ``ModeUnavailable`` before any work when generated answers are asked for but off."""
+        if mode == "generated" and self.generator is None:
+            raise ModeUnavailable("generated answers are off: set CITEQA_LLM_URL to an OpenAI-compatible server")
+
+
+def _generator(settings: Settings) -> GeneratedAnswerer | None:
+    if not settings.llm_url:
+        return None
+    key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
+    llm = LLMSettings(settings.llm_url, settings.llm_model, key, settings.llm_timeout, settings.llm_deadline)
+    return GeneratedAnswerer(ChatClient(llm))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
@@ -36,6 +36,11 @@ class AskRequest(BaseModel):
         max_length=MAX_HISTORY,
         description=f"the conversation's previous questions, oldest first (at most {MAX_HISTORY}); a follow-up "
         "such as 'who will lead it?' is read with them",
+    )
+    mode: Literal["extractive", "generated"] | None = Field(
+        None,
+        description="who writes the answer: the reports' own sentences, or a language model whose sentences "
+        "are kept only where the passages support them (default: generated when a model is configured)",
     )
 
 
@@ -71,11 +76,19 @@ class CitationOut(BaseModel):
         return cls(**citation.__dict__)
 
 
+class DroppedOut(BaseModel):
+    sentence: str
+    reason: str
+
+
 class AskResponse(BaseModel):
     answer: str
     abstained: bool
     citations: list[CitationOut]
     sources: list[Source]
+    mode: Literal["extractive", "generated"] = Field("extractive", description="what produced the answer")
+    dropped: list[DroppedOut] = Field([], description="a model's sentences the passages did not support")
+    note: str | None = Field(None, description="why generated answers fell back to the extractive one")
 
     @classmethod
     def of(cls, answer: Answer) -> AskResponse:
@@ -84,6 +97,9 @@ class AskResponse(BaseModel):
             abstained=answer.abstained,
             citations=[CitationOut.of(c) for c in answer.citations],
             sources=[Source.of(hit) for hit in answer.sources],
+            mode=answer.mode,
+            dropped=[DroppedOut(sentence=d.sentence, reason=d.reason) for d in answer.dropped],
+            note=answer.note,
         )
 
 
@@ -96,3 +112,15 @@ class Status(BaseModel):
     detail: str | None = None
     documents: int | None = None
     chunks: int | None = None
+
+
+class ErrorBody(BaseModel):
+    """Every error: a sentence saying what is wrong, or for invalid input one entry per problem."""
+
+    detail: str | list[dict[str, Any]]
+
+
+class ReloadResult(BaseModel):
+    status: str
+    documents: int
+    chunks: int

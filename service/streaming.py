@@ -11,12 +11,12 @@ from collections.abc import AsyncGenerator, AsyncIterator
 
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
-from starlette.concurrency import run_in_threadpool
+from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 
 from indexer.claims import render_with_group
 from service.answerer import Answer
-from service.deps import ReadyQADep
-from service.qa import QuestionAnswering
+from service.deps import ReadyQADep, require_mode
+from service.qa import Mode, QuestionAnswering, Retrieval
 from service.schemas import AskRequest, CitationOut, Source
 
 router = APIRouter()
@@ -63,11 +63,35 @@ def dump(models: list[Source] | list[CitationOut]) -> str:
 async def ask_events(qa: QuestionAnswering, body: AskRequest) -> AsyncGenerator[str, None]:
     retrieval = await run_in_threadpool(qa.retrieve, body.question, body.top_k, body.history)
     yield sse(dump([Source.of(hit) for hit in retrieval.hits]), "sources")
-    answer = await run_in_threadpool(qa.answer, retrieval)
-    for piece in answer_pieces(answer):
-        yield sse(json.dumps({"text": piece}, ensure_ascii=False), "delta")
+    answer: Answer | None = None
+    async for piece, answer in answer_deltas(qa, retrieval, body.mode):
+        if piece:
+            yield sse(json.dumps({"text": piece}, ensure_ascii=False), "delta")
+    assert answer is not None
     yield sse(dump([CitationOut.of(c) for c in answer.citations]), "citations")
-    yield sse(json.dumps({"abstained": answer.abstained}), "done")
+    done = {"abstained": answer.abstained, "mode": answer.mode, "note": answer.note}
+    done["dropped"] = [{"sentence": d.sentence, "reason": d.reason} for d in answer.dropped]
+    yield sse(json.dumps(done, ensure_ascii=False), "done")
+
+
+async def answer_deltas(
+    qa: QuestionAnswering, retrieval: Retrieval, mode: Mode | None
+) -> AsyncGenerator[tuple[str, Answer | None], None]:
+    """(piece, answer so far) as answer sentences become ready: a generated answer's sentences as each is
+    checked, an extractive answer's all at once; the last pair carries the final answer."""
+    updates = iterate_in_threadpool(qa.answer_stream(retrieval, mode))
+    sent = False
+    async for update in updates:
+        if isinstance(update, str):
+            sent = True
+            yield update, None
+        elif not sent:
+            pieces = answer_pieces(update)
+            for piece in pieces[:-1]:
+                yield piece, None
+            yield pieces[-1], update
+        else:
+            yield "", update
 
 
 @router.post(
@@ -77,5 +101,6 @@ async def ask_events(qa: QuestionAnswering, body: AskRequest) -> AsyncGenerator[
 )
 def ask_stream(body: AskRequest, request: Request, qa: ReadyQADep) -> StreamingResponse:
     """The answer to the same body as ``/ask`` as Server-Sent Events."""
+    require_mode(qa, body.mode)
     return event_stream(request, ask_events(qa, body))
 

@@ -17,7 +17,8 @@ def test_ask_json_matches_the_http_contract(seed_index: Path) -> None:
     result = run_citeqa("ask", "What was Scale AI's revenue in 2024?", "--json", "--index-dir", str(seed_index))
     assert result.returncode == 0, result.stderr
     body = json.loads(result.stdout)
-    assert set(body) == {"answer", "abstained", "citations", "sources"}
+    assert set(body) == {"answer", "abstained", "citations", "sources", "mode", "dropped", "note"}
+    assert body["mode"] == "extractive"
     assert body["abstained"] is True
 
 
