@@ -50,7 +50,8 @@ schema = schemathesis.openapi.from_dict(create_app(Settings()).openapi())
 @schema.parametrize()
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
 def test_every_route_answers_as_documented(case: schemathesis.Case, app: FastAPI) -> None:
-    case.call_and_validate(app=app, checks=CHECKS)
+    response = case.call_and_validate(app=app, checks=CHECKS)
+    assert response.status_code < 500, response.text
     cases[f"{case.method} {case.path}"] += 1
 
 
