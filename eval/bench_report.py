@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import os
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -256,8 +256,9 @@ def write_report(results: Results, folder: Path, document: Path) -> str:
     with the code); returns the targets as a printable summary."""
     plot(results, folder / "bench.png")
     (folder / "bench.md").write_text(markdown(results, "bench.png"), encoding="utf-8")
-    image = Path(os.path.relpath(folder / "bench.png", document.parent)).as_posix()
-    document.write_text(markdown(results, image), encoding="utf-8")
+    # The document is committed with the code, so its plot goes beside it (artifacts/ is not kept).
+    shutil.copyfile(folder / "bench.png", document.with_name("bench.png"))
+    document.write_text(markdown(results, "bench.png"), encoding="utf-8")
     rows = targets(results)
     width = max((len(t) for t, _, _ in rows), default=0)
     lines = [f"{'MET ' if met else 'MISS'}  {t:<{width}}  {figure}" for t, figure, met in rows]
