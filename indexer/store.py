@@ -35,8 +35,11 @@ class VectorStore(Protocol):
     @property
     def size(self) -> int: ...
 
-    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """(scores, ids) of shape (len(queries), k), best first; ids are -1 where fewer than k exist."""
+    def search(
+        self, queries: np.ndarray, k: int, rows: tuple[int, int] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(scores, ids) of shape (len(queries), k), best first; ids are -1 where fewer than k exist.
+        ``rows`` limits the search to ids in ``[start, end)``."""
         ...
 
     def save(self, path: Path) -> None: ...
@@ -96,10 +99,20 @@ class FaissStore:
     def kind(self) -> str:
         return "ivf" if isinstance(self._index, faiss.IndexIVF) else "flat"
 
-    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    def search(
+        self, queries: np.ndarray, k: int, rows: tuple[int, int] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         queries = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
-        scores, ids = self._index.search(queries, min(k, max(self.size, 1)))
-        return scores, ids
+        k = min(k, max(self.size, 1))
+        if rows is None:
+            return self._index.search(queries, k)
+        # FAISS skips the other ids while it searches, so a narrow range still yields k results.
+        selector = faiss.IDSelectorRange(*rows)
+        if isinstance(self._index, faiss.IndexIVF):
+            params: faiss.SearchParameters = faiss.SearchParametersIVF(sel=selector, nprobe=self._index.nprobe)
+        else:
+            params = faiss.SearchParameters(sel=selector)
+        return self._index.search(queries, k, params=params)
 
     def serialized_bytes(self) -> int:
         """Size of the index as written to disk, which is also what it holds in memory."""

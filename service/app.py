@@ -22,7 +22,17 @@ from service.errors import documented, internal_error
 from service.metrics import Metrics
 from service.qa import QuestionAnswering
 from service.request_log import REQUEST_ID_HEADER, RequestLog
-from service.schemas import MAX_QUESTION_CHARS, MAX_TOP_K, AskRequest, AskResponse, SearchResponse, Source, Status
+from service.schemas import (
+    DOC_PREFIX,
+    MAX_DOC_PREFIX,
+    MAX_QUESTION_CHARS,
+    MAX_TOP_K,
+    AskRequest,
+    AskResponse,
+    SearchResponse,
+    Source,
+    Status,
+)
 
 logger = logging.getLogger("citeqa")
 
@@ -81,17 +91,20 @@ def create_app(settings: Settings | None = None, qa: QuestionAnswering | None = 
     @app.post("/ask", response_model=AskResponse, dependencies=GUARDED_JSON, responses=question_errors)
     def ask(request: AskRequest, qa: ReadyQADep) -> AskResponse:
         require_mode(qa, request.mode)
-        return AskResponse.of(qa.ask(request.question, request.top_k, request.history, request.mode))
+        return AskResponse.of(
+            qa.ask(request.question, request.top_k, request.history, request.mode, request.doc_prefix)
+        )
 
     @app.get("/search", response_model=SearchResponse, dependencies=GUARDED, responses=documented(401, 422, 429, 503))
     def search(
         qa: ReadyQADep,
         q: Annotated[str, Query(min_length=1, max_length=MAX_QUESTION_CHARS, description="the query")],
         k: Annotated[int, Query(ge=1, le=MAX_TOP_K, description="how many passages")] = 5,
+        doc_prefix: Annotated[str | None, Query(min_length=1, max_length=MAX_DOC_PREFIX, description=DOC_PREFIX)] = None,
     ) -> SearchResponse | JSONResponse:
         if not q.strip():
             return JSONResponse({"detail": "q must not be empty or only whitespace"}, status_code=422)
-        return SearchResponse(results=[Source.of(hit) for hit in qa.search(q.strip(), k)])
+        return SearchResponse(results=[Source.of(hit) for hit in qa.search(q.strip(), k, doc_prefix)])
 
     return app
 

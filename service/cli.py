@@ -67,6 +67,7 @@ def _parser() -> argparse.ArgumentParser:
     _index_dir_option(ask)
     ask.add_argument("--top-k", type=int, help="passages to retrieve (default: 5)")
     ask.add_argument("--json", action="store_true", help="print the same JSON as POST /ask")
+    ask.add_argument("--doc-prefix", help="search only documents whose path in the corpus starts with this")
     _mode_option(ask)
     ask.set_defaults(run=_ask)
 
@@ -169,13 +170,13 @@ def _ask(settings: Settings, args: argparse.Namespace) -> int:
     from service.schemas import AskRequest, AskResponse
 
     try:
-        request = AskRequest(question=args.question, top_k=args.top_k, mode=args.mode)
+        request = AskRequest(question=args.question, top_k=args.top_k, mode=args.mode, doc_prefix=args.doc_prefix)
     except ValidationError as error:
         raise ValueError(error.errors()[0]["msg"]) from None
     qa = QuestionAnswering(settings)
     qa.check_mode(request.mode)
     qa.warm_up()
-    response = AskResponse.of(qa.ask(request.question, request.top_k, mode=request.mode))
+    response = AskResponse.of(qa.ask(request.question, request.top_k, mode=request.mode, doc_prefix=request.doc_prefix))
     if args.json:
         print(json.dumps(response.model_dump(), indent=2, ensure_ascii=False))
         return 0

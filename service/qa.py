@@ -105,22 +105,34 @@ class QuestionAnswering:
             raise NotReady(self.error or "the model and index are still loading")
         return self._index
 
-    def search(self, query: str, k: int) -> list[Hit]:
+    def search(self, query: str, k: int, doc_prefix: str | None = None) -> list[Hit]:
         index = self.index
-        return index.search(self.embedder.embed_query(query), k)
+        return index.search(self.embedder.embed_query(query), k, doc_prefix)
 
     def ask(
-        self, question: str, top_k: int | None = None, history: Sequence[str] = (), mode: Mode | None = None
+        self,
+        question: str,
+        top_k: int | None = None,
+        history: Sequence[str] = (),
+        mode: Mode | None = None,
+        doc_prefix: str | None = None,
     ) -> Answer:
         """``mode``: None answers with the model when one is configured, extractively otherwise."""
-        return self.answer(self.retrieve(question, top_k, history), mode)
+        return self.answer(self.retrieve(question, top_k, history, doc_prefix), mode)
 
-    def retrieve(self, question: str, top_k: int | None = None, history: Sequence[str] = ()) -> Retrieval:
-        """``history``: the conversation's earlier questions, oldest first, for reading a follow-up."""
+    def retrieve(
+        self,
+        question: str,
+        top_k: int | None = None,
+        history: Sequence[str] = (),
+        doc_prefix: str | None = None,
+    ) -> Retrieval:
+        """``history``: the conversation's earlier questions, oldest first, for reading a follow-up;
+        ``doc_prefix``: only documents whose id starts with it are searched."""
         read = resolve(question, history)
         index = self.index
         vector = self.embedder.embed_query(read)
-        return Retrieval(read, vector, index.search(vector, top_k or self.settings.top_k), index)
+        return Retrieval(read, vector, index.search(vector, top_k or self.settings.top_k, doc_prefix), index)
 
     def answer(self, retrieval: Retrieval, mode: Mode | None = None) -> Answer:
         *_, answer = self.answer_stream(retrieval, mode)

@@ -11,6 +11,8 @@ from service.search_index import Hit
 
 MAX_QUESTION_CHARS = 2000
 MAX_TOP_K = 20
+MAX_DOC_PREFIX = 1000
+DOC_PREFIX = "search only documents whose doc_id (path in the corpus) starts with this, e.g. 'filings/2024/'"
 MAX_HISTORY = 5
 
 
@@ -37,6 +39,7 @@ class AskRequest(BaseModel):
         description=f"the conversation's previous questions, oldest first (at most {MAX_HISTORY}); a follow-up "
         "such as 'who will lead it?' is read with them",
     )
+    doc_prefix: StrictStr | None = Field(None, min_length=1, max_length=MAX_DOC_PREFIX, description=DOC_PREFIX)
     mode: Literal["extractive", "generated"] | None = Field(
         None,
         description="who writes the answer: the reports' own sentences, or a language model whose sentences "

@@ -70,3 +70,15 @@ def test_search_asks_for_no_more_than_the_index_holds() -> None:
     scores, ids = store.search(np.eye(1, 384, dtype=np.float32), 10)
     assert ids.shape == (1, 3)
     assert ids[0, 0] == 0 and scores[0, 0] == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("index_type", ["flat", "ivf"])
+def test_a_row_range_limits_the_search(clustered: tuple[np.ndarray, np.ndarray], index_type: str) -> None:
+    vectors, queries = clustered
+    store = FaissStore.build(vectors, index_type)  # type: ignore[arg-type]
+    _, found = store.search(queries[:20], K, rows=(2_000, 14_000))
+    assert ((found >= 2_000) & (found < 14_000)).all()
+    exact = faiss.IndexFlatIP(vectors.shape[1])
+    exact.add(vectors[2_000:14_000])
+    _, truth = exact.search(queries[:20], K)
+    assert np.mean([len(set(f) & set(t + 2_000)) / K for f, t in zip(found, truth)]) >= 0.9

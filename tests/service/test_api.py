@@ -104,3 +104,12 @@ def test_a_missing_index_keeps_readyz_at_503_with_the_reason(tmp_path: Path, emb
         assert "run `citeqa index` first" in response.json()["detail"]
         ask = client.post("/ask", json={"question": "Anything?"})
         assert ask.status_code == 503 and "citeqa index" in ask.json()["detail"]
+
+
+def test_doc_prefix_filters_search_and_ask(client: TestClient) -> None:
+    results = client.get("/search", params={"q": "Scale AI", "doc_prefix": "meta-"}).json()["results"]
+    assert results and all(r["doc_id"].startswith("meta-") for r in results)
+    assert client.get("/search", params={"q": "Scale AI", "doc_prefix": "other/"}).json() == {"results": []}
+    nothing = client.post("/ask", json={"question": "How much did Meta pay for its stake in Scale AI?", "doc_prefix": "other/"})
+    assert nothing.status_code == 200 and nothing.json()["abstained"] is True and nothing.json()["sources"] == []
+    assert client.post("/ask", json={"question": "Who?", "doc_prefix": ""}).status_code == 422

@@ -25,3 +25,21 @@ def test_one_documents_many_chunks_do_not_crowd_out_another_document(tmp_path: P
     # Within one document the order is the similarity order.
     acme = [h.score for h in hits if h.chunk.doc_id == "acme-annual.txt"]
     assert acme == sorted(acme, reverse=True)
+
+
+def test_a_document_prefix_limits_search_to_those_documents(tmp_path: Path, embedder: Embedder) -> None:
+    corpus = tmp_path / "corpus"
+    for name, text in {
+        "2023/acme.txt": "Acme cloud revenue grew 10% in 2023 [1].",
+        "2024/acme.txt": "Acme cloud revenue grew 20% in 2024 [2].",
+        "2024/globex.txt": "Globex cloud revenue fell in 2024 [3].",
+    }.items():
+        (corpus / name).parent.mkdir(parents=True, exist_ok=True)
+        (corpus / name).write_text(text, encoding="utf-8")
+    Indexer(embedder, progress=False).run(corpus, tmp_path / "index")
+    index = SearchIndex.open(tmp_path / "index", embedder)
+    query = embedder.embed_query("How did Acme's cloud revenue change?")
+    assert {h.chunk.doc_id for h in index.search(query, 5)} == {"2023/acme.txt", "2024/acme.txt", "2024/globex.txt"}
+    assert [h.chunk.doc_id for h in index.search(query, 5, "2023/")] == ["2023/acme.txt"]
+    assert {h.chunk.doc_id for h in index.search(query, 5, "2024/")} == {"2024/acme.txt", "2024/globex.txt"}
+    assert index.search(query, 5, "2025/") == []
