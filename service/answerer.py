@@ -16,7 +16,7 @@ import numpy as np
 
 from indexer.claims import render_with_group
 from indexer.index_files import SentenceRecord
-from indexer.terms import content_terms, names_in, numbers_in
+from indexer.terms import content_terms
 from service.search_index import Hit, SearchIndex
 
 if TYPE_CHECKING:
@@ -101,8 +101,6 @@ class Answerer:
         terms = list(dict.fromkeys(content_terms(question)))
         variants = [index.variants(t) for t in terms]
         weights = np.array([index.idf(v) for v in variants])
-        numbers = numbers_in(question)
-        names = [index.variants(t) for t in dict.fromkeys(names_in(question))]
         seen: set[int] = set()
         evidence: list[Evidence] = []
         for hit in hits:
@@ -111,10 +109,9 @@ class Answerer:
                 continue
             seen.update(s.row for s in sentences)
             similarities = index.sentence_vectors[[s.row for s in sentences]] @ question_vector
-            chunk_terms = {t for s in index.sentences_of(hit.chunk) for t in s.terms}
-            # Names and numbers the question gives must be in the passage: "What did Amazon do?" is
-            # not answered by a passage about Google, however similar the two sentences are.
-            names_found = numbers <= numbers_in(hit.chunk.text) and all(v & chunk_terms for v in names)
+            # Names and numbers the question gives must be in the passage, however similar it reads.
+            missing_numbers, missing_names = index.missing_facts(question, hit.chunk)
+            names_found = not missing_numbers and not missing_names
             for sentence, similarity in zip(sentences, similarities):
                 claim_terms = index.unit_terms.get(sentence.unit, frozenset())
                 evidence.append(

@@ -16,7 +16,6 @@ from indexer.embedder import Embedder
 from indexer.index_files import SentenceRecord
 from indexer.markers import strip_markers
 from indexer.normalise import normalise
-from indexer.terms import names_in, numbers_in
 from service.search_index import Hit, SearchIndex
 
 # Cosine between a draft sentence and the retrieved sentence it restates. Measured on the seed gold
@@ -78,11 +77,9 @@ class DraftChecker:
     def _unsupported(self, text: str, similarity: float, hit: Hit, index: SearchIndex) -> str | None:
         if similarity < self.min_support:
             return f"no retrieved sentence says this (closest similarity {similarity:.2f})"
-        missing_numbers = numbers_in(text) - numbers_in(hit.chunk.text)
+        missing_numbers, missing_names = index.missing_facts(text, hit.chunk, first_word=True)
         if missing_numbers:
-            return f"{', '.join(sorted(missing_numbers))} is not in the supporting passage"
-        passage_terms = {t for s in index.sentences_of(hit.chunk) for t in s.terms}
-        missing_names = [n for n in dict.fromkeys(names_in(text, first_word=True)) if not index.variants(n) & passage_terms]
+            return f"{', '.join(missing_numbers)} is not in the supporting passage"
         if missing_names:
             return f"{', '.join(missing_names)} is not named in the supporting passage"
         return None

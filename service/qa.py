@@ -70,8 +70,7 @@ class QuestionAnswering:
             if self._index is not None:
                 return
             try:
-                self.embedder.warm_up()
-                self._index = SearchIndex.open(self.settings.index_dir, self.embedder)
+                self._index = self._open()
             except (IndexUnavailable, ValueError) as error:
                 self.state, self.error = "failed", str(error)
                 raise
@@ -83,8 +82,7 @@ class QuestionAnswering:
         error is raised."""
         with self._lock:
             try:
-                self.embedder.warm_up()
-                index = SearchIndex.open(self.settings.index_dir, self.embedder)
+                index = self._open()
             except (IndexUnavailable, ValueError) as error:
                 self._count("reload_failed")
                 if self._index is None:
@@ -94,6 +92,10 @@ class QuestionAnswering:
             self.state, self.error = "ready", None
         self._count("reloaded")
         return index
+
+    def _open(self) -> SearchIndex:
+        self.embedder.warm_up()
+        return SearchIndex.open(self.settings.index_dir, self.embedder)
 
     def _count(self, what: str) -> None:
         with self._counts_lock:

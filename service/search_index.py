@@ -13,6 +13,7 @@ import numpy as np
 from indexer.embedder import Embedder
 from indexer.index_files import ChunkRecord, IndexData, SentenceRecord, check_model, read_index
 from indexer.store import EXACT_SEARCH_LIMIT, FaissStore
+from indexer.terms import names_in, numbers_in
 
 # Stems sharing this many leading letters may be variants of one word ("regul", "regulatori"),
 # but not fewer: "open" and "openai" are different words.
@@ -100,6 +101,15 @@ class SearchIndex:
             bisect.bisect_left(self._chunk_doc_ids, doc_prefix),
             bisect.bisect_left(self._chunk_doc_ids, doc_prefix + "\U0010ffff"),
         )
+
+    def missing_facts(self, text: str, chunk: ChunkRecord, first_word: bool = False) -> tuple[list[str], list[str]]:
+        """(numbers, names) that ``text`` states and ``chunk`` does not: a passage about Google does not
+        answer "What did Amazon do?", nor support "Meta paid $18.4 billion" when it says $14.8 billion.
+        ``first_word``: whether a capitalised first word is a name (in a statement, not a question)."""
+        numbers = sorted(numbers_in(text) - numbers_in(chunk.text))
+        chunk_terms = {t for s in self.sentences_of(chunk) for t in s.terms}
+        names = [n for n in dict.fromkeys(names_in(text, first_word)) if not self.variants(n) & chunk_terms]
+        return numbers, names
 
     def variants(self, term: str) -> frozenset[str]:
         """Corpus terms that are forms of ``term``: equal stems, or one a prefix-variant of the other."""
