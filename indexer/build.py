@@ -110,11 +110,11 @@ class Indexer:
             location.remove_stale_builds()
             previous = self._previous(location.path)
             parts = self._collect(corpus_dir, previous, report)
-            if previous is not None and self._same_as(previous, parts):
+            if previous is not None and self._same_as(previous, parts, report):
                 report.unchanged = True
                 data = previous
             else:
-                data = self._assemble(parts, report.skipped)
+                data = self._assemble(parts, report)
                 build = location.new_build()
                 write_index(build, data)
                 location.publish(build)
@@ -139,14 +139,20 @@ class Indexer:
         )
         return previous if reusable else None
 
-    def _same_as(self, previous: IndexData, parts: list[_DocumentParts]) -> bool:
-        return [d.record for d in parts] == previous.documents and previous.manifest.index_type == (
-            choose_index_type(sum(len(p.chunks) for p in parts), self.index_type)
+    def _same_as(self, previous: IndexData, parts: list[_DocumentParts], report: IndexReport) -> bool:
+        """Nothing to write: the same documents, index type and list of files left out."""
+        manifest = previous.manifest
+        return (
+            [d.record for d in parts] == previous.documents
+            and manifest.index_type == choose_index_type(sum(len(p.chunks) for p in parts), self.index_type)
+            and (manifest.skipped, manifest.duplicates) == (report.skipped, report.duplicates)
         )
 
     def _collect(self, corpus_dir: Path, previous: IndexData | None, report: IndexReport) -> list[_DocumentParts]:
         reusable = _split_by_document(previous) if previous else {}
-        paths = list(discover(corpus_dir))
+        # Documents already indexed first: a copy added under another name must not take the place
+        # (and the citations) of the report that has been served all along.
+        paths = sorted(discover(corpus_dir), key=lambda path: doc_id_for(path, corpus_dir) not in reusable)
         fresh: list[tuple[LoadedDocument, list[SentenceRecord], list[ChunkRecord]]] = []
         parts: dict[str, _DocumentParts] = {}
         # Content hash -> the document indexed with it. The same report under a second name is indexed
@@ -267,7 +273,7 @@ class Indexer:
                 bar.update(len(batches[-1]))
         return np.concatenate(batches)
 
-    def _assemble(self, parts: list[_DocumentParts], skipped: dict[str, str]) -> IndexData:
+    def _assemble(self, parts: list[_DocumentParts], report: IndexReport) -> IndexData:
         chunks: list[ChunkRecord] = []
         sentences: list[SentenceRecord] = []
         units = 0
@@ -296,7 +302,8 @@ class Indexer:
             },
             counts={"documents": len(parts), "chunks": len(chunks), "sentences": len(sentences)},
             created_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            skipped=dict(skipped),
+            skipped=dict(report.skipped),
+            duplicates=dict(report.duplicates),
         )
         return IndexData(manifest, [p.record for p in parts], chunks, sentences, chunk_vectors, sentence_vectors, store)
 

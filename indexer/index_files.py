@@ -66,6 +66,8 @@ class Manifest:
     format_version: int = FORMAT_VERSION
     created_at: str = ""
     skipped: dict[str, str] = field(default_factory=dict)
+    # doc_id -> the document with the same content indexed in its place
+    duplicates: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass

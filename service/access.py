@@ -100,17 +100,21 @@ class Access:
         throttled too); 429 or 401 with the reason otherwise."""
         client = self.identify(request)
         request.state.client = client.log_name
-        if self.limiter is not None and (wait := self.limiter.take(client.bucket)):
-            raise HTTPException(
-                status.HTTP_429_TOO_MANY_REQUESTS,
-                detail=f"too many requests: try again in {math.ceil(wait)} s",
-                headers={"Retry-After": str(math.ceil(wait))},
-            )
+        self.throttle(client.bucket)
         if self.keys_required and client.kind == "address":
             raise unauthorized(
                 client.refusal or f"an API key is required: send Authorization: Bearer KEY or {API_KEY_HEADER}: KEY"
             )
         return client
+
+    def throttle(self, bucket: str) -> None:
+        """429 with ``Retry-After`` once ``bucket`` has spent its burst."""
+        if self.limiter is not None and (wait := self.limiter.take(bucket)):
+            raise HTTPException(
+                status.HTTP_429_TOO_MANY_REQUESTS,
+                detail=f"too many requests: try again in {math.ceil(wait)} s",
+                headers={"Retry-After": str(math.ceil(wait))},
+            )
 
     def admit_operator(self, request: Request) -> None:
         """/metrics: an API key when API keys are set (a site key does not open it), else open."""

@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 
 from indexer.index_files import IndexUnavailable
 from service.access import key_hash, matches, presented_key, unauthorized
-from service.deps import QADep
+from service.deps import AccessDep, QADep
 from service.errors import documented
 from service.qa import QuestionAnswering
 from service.schemas import ReloadResult
@@ -28,12 +28,14 @@ logger = logging.getLogger("citeqa")
 router = APIRouter(prefix="/admin")
 
 
-async def admin(request: Request) -> None:
-    """404 when no admin key is configured (the route does not exist then), 401 without a key, 403
-    with a wrong one."""
+async def admin(request: Request, access: AccessDep) -> None:
+    """404 when no admin key is configured (the route does not exist then), 429 past the rate limit of
+    the caller's address (each reload reads a whole index, and guessing the key must be slow too), 401
+    without a key, 403 with a wrong one."""
     configured = request.app.state.settings.admin_key
     if configured is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail="Not Found")
+    access.throttle(f"admin:{request.client.host if request.client else 'unknown'}")
     given = presented_key(request)
     if given is None:
         raise unauthorized("the admin key is required: send Authorization: Bearer KEY")
@@ -48,7 +50,7 @@ AdminDep = Annotated[None, Depends(admin)]
 @router.post(
     "/reload",
     response_model=ReloadResult,
-    responses=documented(401, 403, 404, 409),
+    responses=documented(401, 403, 404, 409, 429),
 )
 async def reload(qa: QADep, _: AdminDep) -> ReloadResult | JSONResponse:
     """Load the index on disk and serve it from now on."""

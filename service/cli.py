@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -76,6 +77,11 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--format", choices=["citeqa", "ragas", "beir", "financebench"], help="default: detected")
     _index_dir_option(evaluate)
     evaluate.add_argument("--url", help="evaluate a running server (e.g. http://127.0.0.1:8000) instead of in-process")
+    evaluate.add_argument(
+        "--api-key",
+        default=os.environ.get("CITEQA_API_KEY"),
+        help="key for a server that requires one (default: $CITEQA_API_KEY, which keeps it out of the process list)",
+    )
     evaluate.add_argument("--k", type=int, dest="top_k", help="passages retrieved per question (default: 5)")
     evaluate.add_argument("--report", type=Path, help="folder for eval.json and eval.html")
     evaluate.add_argument(
@@ -196,7 +202,8 @@ def _eval(settings: Settings, args: argparse.Namespace) -> int:
     gates = [_gate(text) for text in args.fail_under]
     items = load_gold(args.gold, args.format)
     if args.url:
-        with httpx.Client(base_url=args.url, timeout=60) as client:
+        headers = {"Authorization": f"Bearer {args.api_key}"} if args.api_key else {}
+        with httpx.Client(base_url=args.url, headers=headers, timeout=60) as client:
             run = run_eval(items, over_http(client, args.mode), settings.top_k, args.url, progress=not args.quiet)
     else:
         from service.qa import QuestionAnswering

@@ -1,9 +1,10 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
-from tests.conftest import ROOT, run_citeqa
+from tests.conftest import ROOT, run_citeqa, serving
 
 GOLD = ROOT / "eval" / "gold.jsonl"
 QUALITY = ["accuracy", "hit@1", "mrr", "fact_recall", "marker_precision", "unsupported_marker_rate", "abstain_recall"]
@@ -20,6 +21,21 @@ def test_in_process_and_over_http_give_the_same_numbers(seed_index: Path, server
     assert [q["answer"] for q in a["questions"]] == [q["answer"] for q in b["questions"]]
     assert a["metrics"]["unsupported_marker_rate"] == 0.0
     assert "accuracy" in local.stdout and "questions passed" in local.stdout
+
+
+def test_a_server_that_requires_a_key_is_evaluated_with_the_key_from_the_environment(
+    seed_index: Path, tmp_path: Path
+) -> None:
+    gold = tmp_path / "gold.jsonl"
+    gold.write_text(json.dumps({"id": "k1", "question": "How much did Meta pay?", "answerable": True}) + "\n")
+    without_key = {key: value for key, value in os.environ.items() if key != "CITEQA_API_KEY"}
+    with serving(seed_index, env={"CITEQA_API_KEYS": "eval-key-1"}) as url:
+        refused = run_citeqa("eval", str(gold), "--url", url, "--quiet", env=without_key)
+        accepted = run_citeqa("eval", str(gold), "--url", url, "--quiet", env={**without_key, "CITEQA_API_KEY": "eval-key-1"})
+    assert refused.returncode == 2 and "answered 401" in refused.stderr
+    assert "eval-key-1" not in refused.stderr
+    assert accepted.returncode == 0, accepted.stderr
+    assert "questions passed" in accepted.stdout
 
 
 def test_html_report_lists_every_question_escaped(seed_index: Path, tmp_path: Path) -> None:

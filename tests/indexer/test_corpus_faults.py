@@ -66,4 +66,21 @@ def test_faulty_files_are_reported_with_reasons_and_the_rest_indexed(tmp_path: P
     for key, reason in expected.items():
         assert reason in report[key], report[key]
     assert "Indexed 2 documents" in result.stdout
-    assert [d.doc_id for d in read_index(tmp_path / "index").documents] == ["2024.q1.md/chips.md", SEED_DOC]
+    index = read_index(tmp_path / "index")
+    assert [d.doc_id for d in index.documents] == ["2024.q1.md/chips.md", SEED_DOC]
+    # The index keeps the list too: what is not served can be told later, not only at build time.
+    assert index.manifest.duplicates == {"the-same-report-again.txt": SEED_DOC}
+    assert set(index.manifest.skipped) == {key.removeprefix("skipped ") for key in expected if key.startswith("skipped")}
+
+
+def test_a_duplicate_added_later_is_recorded_without_re_embedding(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(CORPUS / SEED_DOC, corpus / SEED_DOC)
+    assert run_citeqa("index", str(corpus), "--index-dir", str(tmp_path / "index"), "--quiet").returncode == 0
+    shutil.copy(CORPUS / SEED_DOC, corpus / "copy.txt")
+    again = run_citeqa("index", str(corpus), "--index-dir", str(tmp_path / "index"), "--quiet")
+    assert again.returncode == 0, again.stderr
+    assert f"duplicate copy.txt: same content as {SEED_DOC}" in again.stderr
+    assert "(0 embedded, 1 unchanged, 0 removed)" in again.stdout
+    assert read_index(tmp_path / "index").manifest.duplicates == {"copy.txt": SEED_DOC}

@@ -107,6 +107,18 @@ def test_the_admin_route_needs_the_admin_key_and_is_absent_without_one(
         assert response.status_code == 404 and response.json()["detail"] == "Not Found"
 
 
+def test_reload_requests_are_rate_limited_so_neither_floods_nor_key_guessing_get_through(
+    index_dir: Path, qa: QuestionAnswering
+) -> None:
+    settings = Settings(index_dir=index_dir, admin_key=ADMIN, rate_limit="2/minute")
+    with TestClient(create_app(settings, qa)) as client:
+        guesses = [client.post("/admin/reload", headers={"Authorization": f"Bearer guess{i}"}) for i in range(2)]
+        assert [response.status_code for response in guesses] == [403, 403]
+        refused = client.post("/admin/reload", headers={"Authorization": f"Bearer {ADMIN}"})
+        assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
+        assert "too many requests" in refused.json()["detail"]
+
+
 def test_a_damaged_new_index_is_refused_and_the_old_one_keeps_serving(
     admin_client: tuple[TestClient, QuestionAnswering], corpus: Path, index_dir: Path, embedder: Embedder
 ) -> None:
