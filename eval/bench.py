@@ -1,7 +1,7 @@
 """citeqa against its limits and against what users would write instead; every comparison is a ratio
 of figures measured in the same run, as the machine is shared.
 
-    python -m eval.bench [--only query,peer,build,scale,footprint,tune] [--scale-sizes 100000,1000000]
+    python -m eval.bench [--only query,peer,build,scale,footprint,tune,precision] [--scale-sizes 100000,1000000]
 
 Writes artifacts/bench/bench.json (parts run earlier are kept), bench.md and bench.png, and the same report
 to eval/BENCHMARKS.md.
@@ -14,31 +14,31 @@ import asyncio
 import json
 import os
 import re
-import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
-from contextlib import ExitStack
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import httpx
 
 from eval.bench_report import write_report
 from eval.latency import bare_embedder, gold_questions, percentile, unseen
-from indexer.build import Indexer, passage_text
-from indexer.embedder import Embedder
-from indexer.index_files import IndexData, read_index
+from eval.load import memory_bytes
+from indexer.build import Indexer
+from indexer.embedder import Embedder, serving_threads
+from indexer.index_files import read_index
 from service.local_server import started_server
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "artifacts" / "bench"
 WORK = OUT / "work"
 SEED_CORPUS = ROOT / "corpus"
-FINANCEBENCH = Path(os.environ.get("CITEQA_FINANCEBENCH", "/work/shared/data/financebench/corpus"))
-PARTS = ("query", "peer", "build", "scale", "footprint", "tune")
+FINANCEBENCH = Path(os.environ.get("CITEQA_FINANCEBENCH", ROOT.parent / "shared" / "data" / "financebench" / "corpus"))
+PARTS = ("query", "peer", "build", "scale", "footprint", "tune", "precision")
 CLIENTS = (1, 4, 16)
 ROUNDS = 4
 Figures = dict[str, object]
@@ -81,6 +81,7 @@ def main() -> None:
         "scale": lambda: bench_scale([int(size) for size in args.scale_sizes.split(",")]),
         "footprint": bench_footprint,
         "tune": bench_tune,
+        "precision": bench_precision,
     }
     for part in parts:
         print(f"== {part}", flush=True)
@@ -174,10 +175,14 @@ def bench_query() -> Figures:
     index_dir = ensure_index(SEED_CORPUS, "seed-index")
     variants = Variants(gold_questions())
     embedder = bare_embedder()
+    # The model as the server runs it: in its own process, on half the cores.
+    served = Embedder(query_cache=0, batch_queries=False, threads=serving_threads(), own_process=True)
+    served.warm_up()
     with started_server(index_dir) as server, httpx.Client(base_url=server.url, timeout=60) as client:
         single = alternate(
             {
                 "embed": embedder.embed_query,
+                "embed_served": served.embed_query,
                 "ask": http_call(client, "/ask"),
                 "search": http_call(client, "/search"),
             },
@@ -190,12 +195,17 @@ def bench_query() -> Figures:
             path: {str(clients): throughput(server.url, f"/{path}", variants, clients) for clients in CLIENTS}
             for path in ("ask", "search")
         }
+    served.close()
     embed_p50 = float(single["embed"]["p50_ms"])  # type: ignore[index]
     return {
         "questions": len(variants.questions),
         "single_client": single,
         "throughput_rps": rates,
         "ask_p50_over_embed": round(float(single["ask"]["p50_ms"]) / embed_p50, 2),  # type: ignore[index]
+        "ask_p50_over_served_embed": round(
+            float(single["ask"]["p50_ms"]) / float(single["embed_served"]["p50_ms"]),  # type: ignore[index]
+            2,
+        ),
         "ask_16_over_1": round(rates["ask"]["16"] / rates["ask"]["1"], 2),
         "search_16_over_1": round(rates["search"]["16"] / rates["search"]["1"], 2),
     }
@@ -263,48 +273,41 @@ def run_measured(command: list[str]) -> tuple[str, float, int]:
     return text, seconds, usage.ru_maxrss * 1024
 
 
-def fresh_build() -> tuple[float, float, int, IndexData]:
-    """(indexer's own seconds, command's wall seconds, peak RSS bytes, the index) of `citeqa index` on an
-    empty folder."""
-    build_dir = Path(tempfile.mkdtemp(prefix="build-", dir=WORK))
-    try:
-        index_dir = build_dir / "index"
-        command = [sys.executable, "-m", "service.cli", "index", str(FINANCEBENCH), "--index-dir", str(index_dir)]
-        output, wall_seconds, peak_rss = run_measured([*command, "--quiet"])
-        indexer_seconds = float(re.search(r"index, ([\d.]+)s", output).group(1))  # type: ignore[union-attr]
-        return indexer_seconds, wall_seconds, peak_rss, read_index(index_dir, with_store=False)
-    finally:
-        shutil.rmtree(build_dir, ignore_errors=True)
+def timed_build(index_dir: Path) -> tuple[float, float, int]:
+    """(indexer's own seconds, command's wall seconds, peak RSS bytes) of `citeqa index` into an empty folder."""
+    command = [sys.executable, "-m", "service.cli", "index", str(FINANCEBENCH), "--index-dir", str(index_dir)]
+    output, wall_seconds, peak_rss = run_measured([*command, "--quiet"])
+    indexer_seconds = float(re.search(r"index, ([\d.]+)s", output).group(1))  # type: ignore[union-attr]
+    return indexer_seconds, wall_seconds, peak_rss
 
 
 def bench_build() -> Figures:
-    """Two fresh builds and two raw encodes of the same texts in turn, the best of each kept."""
-    embedder = bare_embedder()
-    builds: list[tuple[float, float, int, IndexData]] = []
+    """Fresh builds and raw encodes of exactly the texts each build embedded, both in processes of their
+    own, twice in turn; the best of each kept."""
+    builds: list[tuple[float, float, int]] = []
     encodes: list[float] = []
     for _ in range(2):
-        builds.append(fresh_build())
-        data = builds[-1][3]
-        titles = {document.doc_id: document.title for document in data.documents}
-        texts = [s.text for s in data.sentences if s.kind != "heading"] + [
-            passage_text(c.doc_id, titles[c.doc_id], c.text) for c in data.chunks
-        ]
-        started = time.perf_counter()
-        embedder.model.encode_document(texts, batch_size=embedder.batch_size, normalize_embeddings=True)
-        encodes.append(time.perf_counter() - started)
-    indexer_seconds, wall_seconds, _, data = min(builds, key=lambda build: build[0])
+        with tempfile.TemporaryDirectory(prefix="build-", dir=WORK) as folder:
+            index_dir = Path(folder) / "index"
+            builds.append(timed_build(index_dir))
+            output, _, _ = run_measured([sys.executable, "-m", "eval.bench_encode", str(index_dir)])
+            encoded = json.loads(output)
+            encodes.append(float(encoded["seconds"]))
+            data = read_index(index_dir, with_store=False)
+    indexer_seconds, wall_seconds, _ = min(builds)
     encode_seconds = min(encodes)
+    texts = int(encoded["texts"])
     return {
         "corpus": "FinanceBench pages",
         "documents": len(data.documents),
         "chunks": len(data.chunks),
-        "texts_embedded": len(texts),
+        "texts_embedded": texts,
         "index_seconds": indexer_seconds,
         "command_seconds": round(wall_seconds, 1),
         "chunks_per_second": round(len(data.chunks) / indexer_seconds, 1),
-        "texts_per_second": round(len(texts) / indexer_seconds, 1),
+        "texts_per_second": round(texts / indexer_seconds, 1),
         "encode_seconds": round(encode_seconds, 1),
-        "encode_texts_per_second": round(len(texts) / encode_seconds, 1),
+        "encode_texts_per_second": round(texts / encode_seconds, 1),
         "build_over_encode": round(encode_seconds / indexer_seconds, 2),
         "peak_rss_mb": round(max(build[2] for build in builds) / 2**20),
     }
@@ -328,12 +331,6 @@ def bench_scale(sizes: list[int]) -> Figures:
 # -- service footprint ------------------------------------------------------------------------------
 
 
-def peak_rss_bytes(pid: int) -> int:
-    """The process's high-water resident set (Linux ``VmHWM``)."""
-    status = Path(f"/proc/{pid}/status").read_text()
-    return int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1)) * 1024  # type: ignore[union-attr]
-
-
 def bench_footprint() -> Figures:
     figures: dict[str, Figures] = {}
     for name, corpus in (("seed", SEED_CORPUS), ("financebench", FINANCEBENCH)):
@@ -346,7 +343,7 @@ def bench_footprint() -> Figures:
             figures[name] = {
                 "chunks": chunks,
                 "ready_seconds": round(server.ready_seconds, 2),
-                "peak_rss_mb": round(peak_rss_bytes(server.pid) / 2**20),
+                "peak_rss_mb": round(memory_bytes(server.pid, "VmHWM") / 2**20),
             }
     return {"indexes": figures}
 
@@ -354,36 +351,115 @@ def bench_footprint() -> Figures:
 # -- speed-ups, each measured against the service without it ------------------------------------------
 
 
+TUNE_SETUPS: dict[str, tuple[list[str], dict[str, str]]] = {
+    "shipped": ([], {}),
+    "no_batching": (["--no-batching"], {}),
+    "float32": ([], {"CITEQA_PRECISION": "float32"}),
+    "every_core": ([], {"CITEQA_MODEL_THREADS": str(len(os.sched_getaffinity(0)))}),
+}
+
+
 def bench_tune() -> Figures:
-    """Micro-batching and torch's thread count, each against the same app without it, same run.
+    """Each speed-up against the same app without it, and each setup again beside a busy neighbour (a
+    process keeping one core busy, as a `citeqa index` run beside the server does).
 
     One server at a time: idle torch threads of one server spin on the cores another is being timed on.
     """
     index_dir = ensure_index(SEED_CORPUS, "seed-index")
     variants = Variants(gold_questions())
-    setups: dict[str, tuple[list[str], dict[str, str]]] = {
-        "batching": ([], {}),
-        "no_batching": (["--no-batching"], {}),
-        "batching_1_thread": ([], {"OMP_NUM_THREADS": "1"}),
-    }
-    timings: dict[str, list[float]] = {name: [] for name in setups}
-    rates: dict[str, dict[str, float]] = {name: {} for name in setups}
+    timings: dict[str, list[float]] = {name: [] for name in TUNE_SETUPS}
+    rates: dict[str, dict[str, float]] = {name: {} for name in TUNE_SETUPS}
     for _ in range(2):  # servers in turn, twice, so each sees the same drift in the machine's load
-        for name, (flags, env) in setups.items():
-            module = ("eval.bench_serve", "--query-cache", "0", *flags)
-            with started_server(index_dir, env=env, module=module) as server, httpx.Client(
-                base_url=server.url, timeout=60
-            ) as client:
-                ask = http_call(client, "/ask")
+        for name, (flags, env) in TUNE_SETUPS.items():
+            with tune_server(index_dir, flags, env) as (url, ask):
                 timed_ms(ask, variants.batch())  # warm-up
                 timings[name] += timed_ms(ask, variants.batch()) + timed_ms(ask, variants.batch())
                 for count in (1, 16):
-                    rate = throughput(server.url, "/ask", variants, count, passes=1)
+                    rate = throughput(url, "/ask", variants, count, passes=1)
                     rates[name][str(count)] = max(rate, rates[name].get(str(count), 0.0))
+    busy: dict[str, Figures] = {}
+    for name, (flags, env) in TUNE_SETUPS.items():
+        with tune_server(index_dir, flags, env) as (url, ask), busy_core():
+            timed_ms(ask, variants.batch()[:10])
+            busy[name] = {
+                "p50_ms": spread(timed_ms(ask, variants.batch()))["p50_ms"],
+                "16": throughput(url, "/ask", variants, 16, passes=1),
+            }
     return {
         "ask_single_client": {name: spread(values) for name, values in timings.items()},
         "ask_throughput_rps": rates,
+        "busy_neighbour": busy,
     }
+
+
+@contextmanager
+def tune_server(
+    index_dir: Path, flags: list[str], env: dict[str, str]
+) -> Iterator[tuple[str, Callable[[str], object]]]:
+    """``eval.bench_serve`` (query cache off) with ``flags`` and ``env``: its URL and an ``/ask`` call."""
+    module = ("eval.bench_serve", "--query-cache", "0", *flags)
+    with (
+        started_server(index_dir, env=env, module=module) as server,
+        httpx.Client(base_url=server.url, timeout=120) as client,
+    ):
+        yield server.url, http_call(client, "/ask")
+
+
+@contextmanager
+def busy_core() -> Iterator[None]:
+    """A process spinning on one core while the block runs."""
+    neighbour = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        yield
+    finally:
+        neighbour.kill()
+        neighbour.wait()
+
+
+# -- precision --------------------------------------------------------------------------------------
+
+QUALITY = ("accuracy", "hit@1", "mrr", "marker_precision", "unsupported_marker_rate", "abstain_recall")
+
+
+def bench_precision() -> Figures:
+    """float32 and bfloat16 side by side: the eval's scores with indexes built and served at each, and
+    the bare model's time for one question and for a batch of 16, both precisions timed in turn."""
+    from eval.datasets import load_gold
+    from eval.runner import in_process, run_eval
+    from service.config import Settings
+    from service.qa import QuestionAnswering
+
+    sets = [("seed", SEED_CORPUS, ROOT / "eval" / "gold.jsonl", 5)]
+    if FINANCEBENCH.is_dir():
+        sets.append(("financebench", FINANCEBENCH, FINANCEBENCH.parent / "dev.jsonl", 10))
+    figures: dict[str, Figures] = {}
+    embedders: dict[str, Embedder] = {}
+    for precision in ("float32", "bfloat16"):
+        embedder = embedders[precision] = Embedder(precision=precision, query_cache=0)  # type: ignore[arg-type]
+        scores: dict[str, Figures] = {}
+        for name, corpus, gold, k in sets:
+            index_dir = WORK / f"{name}-index-{precision}"
+            Indexer(embedder, progress=False).run(corpus, index_dir)
+            qa = QuestionAnswering(Settings(index_dir=index_dir, precision=precision), embedder=embedder)
+            qa.warm_up()
+            run = run_eval(load_gold(gold), in_process(qa), k, str(index_dir), progress=False)
+            scores[name] = {metric: run.metrics.get(metric) for metric in QUALITY if metric in run.metrics}
+        figures[precision] = {"quality": scores}
+    questions = gold_questions()
+    batches = [questions[start : start + 16] for start in range(0, len(questions) - 15, 16)]
+    one: dict[str, list[float]] = {precision: [] for precision in embedders}
+    sixteen: dict[str, list[float]] = {precision: [] for precision in embedders}
+    for _ in range(ROUNDS):
+        for precision, embedder in embedders.items():
+            encode = embedder.model.encode_query
+            one[precision] += timed_ms(encode, [[question] for question in questions])  # type: ignore[misc]
+            sixteen[precision] += timed_ms(encode, batches)  # type: ignore[arg-type]
+    for precision in embedders:
+        figures[precision] |= {
+            "one_question_p50_ms": round(statistics.median(one[precision]), 2),
+            "batch_16_p50_ms": round(statistics.median(sixteen[precision]), 2),
+        }
+    return figures
 
 
 if __name__ == "__main__":

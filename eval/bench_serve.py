@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from indexer.embedder import QUERY_CACHE_SIZE, Embedder
+from indexer.embedder import QUERY_CACHE_SIZE, Embedder, serving_threads
 
 
 def main() -> None:
@@ -25,7 +25,14 @@ def main() -> None:
     parser.add_argument("--no-batching", action="store_true")
     args = parser.parse_args()
     settings = Settings(index_dir=args.index_dir, port=args.port)
-    embedder = Embedder(settings.model, query_cache=args.query_cache, batch_queries=not args.no_batching)
+    embedder = Embedder(
+        settings.model,
+        query_cache=args.query_cache,
+        batch_queries=not args.no_batching,
+        precision=settings.precision,
+        threads=serving_threads(settings.model_threads),
+        own_process=True,
+    )
     qa = QuestionAnswering(settings, embedder=embedder)
     qa.warm_up()
     uvicorn.run(create_app(settings, qa), host="127.0.0.1", port=args.port, log_level="info")

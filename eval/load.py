@@ -10,7 +10,8 @@ exits 1 when a bound is broken:
 
 - no request may fail (every answer a 200);
 - p95 latency under load at most 3 times the p95 of one client alone;
-- the server's resident memory (``VmRSS`` in /proc) may grow by less than 10 % from the warm-up to the end.
+- the server's resident memory (``VmRSS`` in /proc, with its model's process) may grow by less than 10 %
+  from the warm-up to the end.
 """
 
 from __future__ import annotations
@@ -65,11 +66,23 @@ class Questions:
         return unseen(self._gold[n % len(self._gold)], n // len(self._gold) + 1)
 
 
-def rss_bytes(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) * 1024
-    raise RuntimeError(f"no VmRSS for process {pid}")
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and its descendants: the server and its model's process."""
+    children: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        children += [int(child) for child in (task / "children").read_text().split()]
+    return [pid, *(descendant for child in children for descendant in process_tree(child))]
+
+
+def memory_bytes(pid: int, field: str = "VmRSS") -> int:
+    """``field`` of /proc/PID/status (``VmRSS`` resident now, ``VmHWM`` its peak) summed over the process
+    tree: the model's process counts too."""
+    total = 0
+    for member in process_tree(pid):
+        for line in Path(f"/proc/{member}/status").read_text().splitlines():
+            if line.startswith(f"{field}:"):
+                total += int(line.split()[1]) * 1024
+    return total
 
 
 def run_phase(url: str, questions: Questions, clients: int, seconds: float) -> Phase:
@@ -128,9 +141,9 @@ def main(argv: list[str] | None = None) -> int:
                 http.post("/ask", json={"question": question}).raise_for_status()
         warm = run_phase(server.url, questions, args.clients, burst_seconds)
         single = run_phase(server.url, questions, 1, single_seconds)
-        rss_before = rss_bytes(server.pid)
+        rss_before = memory_bytes(server.pid)
         load = run_phase(server.url, questions, args.clients, args.seconds)
-        rss_after = rss_bytes(server.pid)
+        rss_after = memory_bytes(server.pid)
 
     growth = rss_after / rss_before - 1
     failures = warm.failures + single.failures + load.failures
@@ -154,7 +167,8 @@ def main(argv: list[str] | None = None) -> int:
         f"max {max(load.latencies, default=0) * 1000:.1f} ms, "
         f"mean {statistics.fmean(load.latencies) * 1000 if load.latencies else float('nan'):.1f} ms"
     )
-    print(f"  p95 ratio  : {load.p(0.95) / single.p(0.95):.2f}x (limit {args.p95_factor or 'none'}x)")
+    limit = f"{args.p95_factor}x" if args.p95_factor else "none"
+    print(f"  p95 ratio  : {load.p(0.95) / single.p(0.95):.2f}x (limit {limit})")
     print(f"  errors     : {sum(failures.values())}")
     print(
         f"  server RSS : {rss_before / 2**20:.0f} MiB -> {rss_after / 2**20:.0f} MiB ({growth:+.1%}, limit {RSS_GROWTH:.0%})"

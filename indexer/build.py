@@ -126,7 +126,13 @@ class Indexer:
         return report
 
     def _model_info(self) -> dict[str, object]:
-        return {"name": self.embedder.model_name, "dimension": self.embedder.dimension, "probe": self.embedder.probe()}
+        embedder = self.embedder
+        return {
+            "name": embedder.model_name,
+            "dimension": embedder.dimension,
+            "probe": embedder.probe(),
+            "precision": embedder.precision,
+        }
 
     def _previous(self, index_dir: Path) -> IndexData | None:
         """The last build, when its vectors can be reused with the current model and chunking."""
@@ -134,8 +140,11 @@ class Indexer:
             previous = read_index(index_dir, with_store=False)
         except IndexUnavailable:
             return None
-        reusable = previous.manifest.chunking == self.chunking and same_model(
-            previous.manifest, self.embedder.dimension, self.embedder.probe()
+        # Vectors of another precision would serve well enough, but one index holds one kind.
+        reusable = (
+            previous.manifest.chunking == self.chunking
+            and previous.manifest.model.get("precision", "float32") == self.embedder.precision
+            and same_model(previous.manifest, self.embedder.dimension, self.embedder.probe())
         )
         return previous if reusable else None
 

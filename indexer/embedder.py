@@ -2,26 +2,46 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Literal, TypeVar
 
 import numpy as np
+
+from indexer.encoder import Encoder, EncoderProcess, ModelInfo
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
 BUNDLED_MODEL = "all-MiniLM-L6-v2"
-# Embedding this text identifies a model's weights: two indexes built with different weights differ here.
-_PROBE_TEXT = "citeqa model probe: quarterly revenue grew 12% [1]."
-_PROBE_DIMS = 8
 # Questions repeat (the same question from many users, a retry, the eval): 1024 vectors are 1.5 MB.
 QUERY_CACHE_SIZE = 1024
 T = TypeVar("T")
+Precision = Literal["auto", "float32", "bfloat16"]
+# CPU features that run bfloat16 matrix products natively; elsewhere bfloat16 is emulated, and slower.
+_BF16_CPU_FLAGS = {"amx_bf16", "avx512_bf16"}
+
+
+def serving_threads(configured: int = 0) -> int:
+    """``configured``, or half the cores this process may use: the other half serves HTTP and leaves
+    room for a `citeqa index` run beside the server."""
+    return configured or max(1, len(os.sched_getaffinity(0)) // 2)
+
+
+def resolve_precision(precision: Precision) -> Literal["float32", "bfloat16"]:
+    """``auto``: bfloat16 where the CPU computes it natively, else float32."""
+    if precision != "auto":
+        return precision
+    try:
+        flags = Path("/proc/cpuinfo").read_text().split()
+    except OSError:
+        return "float32"
+    return "bfloat16" if _BF16_CPU_FLAGS & set(flags) else "float32"
 
 
 def resolve_model(model: str | None) -> tuple[str, str]:
@@ -46,8 +66,20 @@ class Embedder:
 
     Questions that arrive while the model is busy are embedded together in one batch when it is free
     (``batch_queries``): one forward pass over 16 short questions costs a fraction of 16 passes. Their
-    vectors are kept in a bounded LRU cache (``query_cache`` entries, 0 for none). Torch keeps its
-    default of one thread per core: a single thread measured slower alone and under load alike.
+    vectors are kept in a bounded LRU cache (``query_cache`` entries, 0 for none).
+
+    ``threads``: torch's threads for the model (None: one per core). A model spread over every core
+    is the fastest on an idle machine and many times slower as soon as anything else needs a core
+    (its threads wait on each other while one of them is descheduled), so a server gives it fewer
+    (``serving_threads``).
+
+    ``precision`` bfloat16 halves the work of each forward pass on CPUs with native bfloat16 matrix
+    units (``auto`` picks it there); vectors are still returned as float32 unit vectors, and the
+    probe that identifies the weights is taken in float32 before the conversion, so indexes built at
+    either precision serve with either (their vectors agree to a cosine of 0.998; eval/BENCHMARKS.md).
+
+    ``own_process``: the model runs in a child process (``indexer/encoder.py``), as a server needs:
+    its HTTP handling would otherwise compete with the model for the interpreter lock.
     """
 
     def __init__(
@@ -57,12 +89,19 @@ class Embedder:
         device: str = "cpu",
         query_cache: int = QUERY_CACHE_SIZE,
         batch_queries: bool = True,
+        precision: Precision = "auto",
+        threads: int | None = None,
+        own_process: bool = False,
     ) -> None:
-        self.model_name, self._source = resolve_model(model)
+        self.model_name, source = resolve_model(model)
+        self.precision = resolve_precision(precision)
+        self.threads = threads
         self.batch_size = batch_size
-        self.device = device
         self.batch_queries = batch_queries
-        self._model: SentenceTransformer | None = None
+        self.own_process = own_process
+        encoder = Encoder(source, self.precision, threads, device, batch_size)
+        self._encoder: Encoder | EncoderProcess = EncoderProcess(encoder) if own_process else encoder
+        self._info: ModelInfo | None = None
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="citeqa-model")
         self._cache = QueryCache(query_cache)
         self._waiting: list[tuple[str, Future[np.ndarray]]] = []
@@ -72,38 +111,29 @@ class Embedder:
         return self._thread.submit(call, *args).result()
 
     def warm_up(self) -> None:
-        if self._model is None:
-            self._on_model_thread(self._load)
+        if self._info is None:
+            self._info = self._on_model_thread(self._encoder.load)
 
-    def _load(self) -> None:
-        # Weights come from disk only: a service must not reach for a model hub at run time.
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-        from sentence_transformers import SentenceTransformer
-        from transformers.utils import logging as transformers_logging
-
-        transformers_logging.disable_progress_bar()
-
-        try:
-            self._model = SentenceTransformer(self._source, device=self.device, local_files_only=True)
-        except OSError as error:
-            raise ValueError(f"cannot load embedding model {self._source!r}: {error}") from None
+    @property
+    def info(self) -> ModelInfo:
+        if self._info is None:
+            raise RuntimeError("Embedder.warm_up() must be called before use")
+        return self._info
 
     @property
     def model(self) -> SentenceTransformer:
-        if self._model is None:
-            raise RuntimeError("Embedder.warm_up() must be called before use")
-        return self._model
+        """The loaded model, for what only this process can do with it (its tokenizer, saving it)."""
+        if isinstance(self._encoder, EncoderProcess):
+            raise RuntimeError("the model runs in a process of its own")
+        return self._encoder.model
 
     @property
     def dimension(self) -> int:
-        dimension = self.model.get_embedding_dimension()
-        assert dimension is not None
-        return int(dimension)
+        return self.info.dimension
 
     @property
     def max_tokens(self) -> int:
-        return int(self.model.max_seq_length)
+        return self.info.max_tokens
 
     def count_tokens(self, text: str) -> int:
         return len(self.model.tokenizer.encode(text, add_special_tokens=False, verbose=False))
@@ -111,35 +141,35 @@ class Embedder:
     def embed_documents(self, texts: list[str], progress: bool = False) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        return self._on_model_thread(self._embed_documents, texts, progress)
-
-    def _embed_documents(self, texts: list[str], progress: bool) -> np.ndarray:
-        vectors = self.model.encode_document(
-            texts,
-            batch_size=self.batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=progress,
-        )
-        return np.asarray(vectors, dtype=np.float32)
+        return self._on_model_thread(self._encoder.encode, "document", texts, progress)
 
     def embed_query(self, text: str) -> np.ndarray:
         """The question's unit vector, read-only: it may be shared with other requests through the cache."""
-        vector = self._cache.get(text)
-        if vector is None:
-            vector = self._queued(text) if self.batch_queries else self._on_model_thread(self._embed_queries, [text])[0]
-            vector.flags.writeable = False
-            self._cache.put(text, vector)
-        return vector
+        cached = self._cache.get(text)
+        return cached if cached is not None else self._remember(text, self._requested(text).result())
 
-    def _queued(self, text: str) -> np.ndarray:
-        """Waits for the batch that takes ``text``: the first question to wait schedules one on the model thread."""
+    async def embed_query_async(self, text: str) -> np.ndarray:
+        """``embed_query`` for an event loop: waiting for the model holds no thread, so many questions
+        can wait for one batch without a thread each contending for the interpreter."""
+        cached = self._cache.get(text)
+        return cached if cached is not None else self._remember(text, await asyncio.wrap_future(self._requested(text)))
+
+    def _requested(self, text: str) -> Future[np.ndarray]:
+        """The vector to come: with batching, from the batch that takes ``text`` (the first question to
+        wait schedules one on the model thread)."""
+        if not self.batch_queries:
+            return self._thread.submit(lambda: self._embed_queries([text])[0])
         future: Future[np.ndarray] = Future()
         with self._waiting_lock:
             self._waiting.append((text, future))
             if len(self._waiting) == 1:
                 self._thread.submit(self._embed_waiting)
-        return future.result()
+        return future
+
+    def _remember(self, text: str, vector: np.ndarray) -> np.ndarray:
+        vector.flags.writeable = False
+        self._cache.put(text, vector)
+        return vector
 
     def _embed_waiting(self) -> None:
         with self._waiting_lock:
@@ -154,18 +184,17 @@ class Embedder:
             future.set_result(vector)
 
     def _embed_queries(self, texts: list[str]) -> np.ndarray:
-        vectors = self.model.encode_query(
-            texts,
-            batch_size=max(len(texts), 1),
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        )
-        return np.asarray(vectors, dtype=np.float32)
+        return self._encoder.encode("query", texts)
 
     def probe(self) -> list[float]:
-        """A few coordinates of a fixed text's embedding, to tell one model's weights from another's."""
-        return [round(float(x), 4) for x in self.embed_query(_PROBE_TEXT)[:_PROBE_DIMS]]
+        """A few coordinates of a fixed text's float32 embedding, to tell one model's weights from another's."""
+        self.warm_up()
+        return self.info.probe
+
+    def close(self) -> None:
+        """Stops the model's process, if it has one."""
+        if isinstance(self._encoder, EncoderProcess):
+            self._encoder.close()
 
 
 class QueryCache:

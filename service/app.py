@@ -12,13 +12,14 @@ from fastapi import FastAPI, Query
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 
+from indexer.encoder import ModelProcessError
 from indexer.index_files import IndexUnavailable
 from service import admin, metrics, openai_chat, streaming, widget
 from service.access import API_KEY_HEADER, SITE_KEY_HEADER, Access
 from service.body_limit import BodyLimit
 from service.config import Settings
 from service.deps import GUARDED, GUARDED_JSON, QADep, ReadyQADep, require_mode
-from service.errors import documented, internal_error
+from service.errors import documented, internal_error, model_unavailable
 from service.metrics import Metrics
 from service.qa import QuestionAnswering
 from service.request_log import REQUEST_ID_HEADER, RequestLog
@@ -70,6 +71,7 @@ def create_app(settings: Settings | None = None, qa: QuestionAnswering | None = 
     )
     app.add_middleware(RequestLog, metrics=app.state.metrics)
     app.add_exception_handler(Exception, internal_error)
+    app.add_exception_handler(ModelProcessError, model_unavailable)
     question_errors = documented(400, 401, 413, 415, 422, 429, 503)
     app.include_router(streaming.router, dependencies=GUARDED_JSON, responses=question_errors)
     app.include_router(openai_chat.router, dependencies=GUARDED_JSON, responses=question_errors)
@@ -89,14 +91,14 @@ def create_app(settings: Settings | None = None, qa: QuestionAnswering | None = 
         return Status(status="ready", documents=len(qa.index.data.documents), chunks=qa.index.size)
 
     @app.post("/ask", response_model=AskResponse, dependencies=GUARDED_JSON, responses=question_errors)
-    def ask(request: AskRequest, qa: ReadyQADep) -> AskResponse:
+    async def ask(request: AskRequest, qa: ReadyQADep) -> AskResponse:
         require_mode(qa, request.mode)
         return AskResponse.of(
-            qa.ask(request.question, request.top_k, request.history, request.mode, request.doc_prefix)
+            await qa.ask_async(request.question, request.top_k, request.history, request.mode, request.doc_prefix)
         )
 
     @app.get("/search", response_model=SearchResponse, dependencies=GUARDED, responses=documented(401, 422, 429, 503))
-    def search(
+    async def search(
         qa: ReadyQADep,
         q: Annotated[str, Query(min_length=1, max_length=MAX_QUESTION_CHARS, description="the query")],
         k: Annotated[int, Query(ge=1, le=MAX_TOP_K, description="how many passages")] = 5,
@@ -104,7 +106,7 @@ def create_app(settings: Settings | None = None, qa: QuestionAnswering | None = 
     ) -> SearchResponse | JSONResponse:
         if not q.strip():
             return JSONResponse({"detail": "q must not be empty or only whitespace"}, status_code=422)
-        return SearchResponse(results=[Source.of(hit) for hit in qa.search(q.strip(), k, doc_prefix)])
+        return SearchResponse(results=[Source.of(hit) for hit in await qa.search_async(q.strip(), k, doc_prefix)])
 
     return app
 

@@ -121,7 +121,7 @@ def _index(settings: Settings, args: argparse.Namespace) -> int:
     from indexer.embedder import Embedder
 
     indexer = Indexer(
-        Embedder(settings.model),
+        Embedder(settings.model, precision=settings.precision, threads=settings.model_threads or None),
         chunk_size=settings.chunk_size,
         chunk_overlap=settings.chunk_overlap,
         index_type=settings.index_type,  # type: ignore[arg-type]

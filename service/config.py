@@ -8,6 +8,8 @@ from typing import Annotated
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from indexer.embedder import Precision
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CITEQA_", env_file=".env", extra="ignore")
@@ -16,6 +18,11 @@ class Settings(BaseSettings):
     corpus_dir: Path = Path("corpus")
     # A sentence-transformers model: a folder path or a name; empty means the bundled all-MiniLM-L6-v2.
     model: str | None = None
+    # Arithmetic of the model: `auto` is bfloat16 on CPUs that compute it natively (about twice the
+    # throughput), else float32.
+    precision: Precision = "auto"
+    # Torch threads of the model; 0: half the cores when serving, every core when indexing.
+    model_threads: int = Field(0, ge=0, le=1024)
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     top_k: int = Field(5, ge=1, le=20)

@@ -21,7 +21,7 @@ _MEANINGS = {
     415: "the body is not JSON",
     422: "invalid input",
     429: "too many requests from this client: retry after Retry-After seconds",
-    503: "the model and index are not loaded (yet, or at all)",
+    503: "the model and index are not loaded (yet, or at all), or the model's process is being restarted",
 }
 
 
@@ -35,3 +35,10 @@ async def internal_error(request: Request, error: Exception) -> JSONResponse:
     request_id = request.scope.get("citeqa.request_id", "")
     logger.exception("unhandled error in %s %s (request %s)", request.method, request.url.path, request_id)
     return JSONResponse({"detail": f"internal error (request {request_id})"}, status_code=500)
+
+
+async def model_unavailable(request: Request, error: Exception) -> JSONResponse:
+    """The model's process stopped under a request: it is started again on the next one, so a retry
+    is the right answer, not a 500."""
+    logger.error("model process failed during %s %s: %s", request.method, request.url.path, error)
+    return JSONResponse({"detail": str(error)}, status_code=503, headers={"Retry-After": "5"})

@@ -16,7 +16,6 @@ from typing import Literal
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, model_validator
-from starlette.concurrency import run_in_threadpool
 
 from service.answerer import Answer
 from service.deps import ReadyQADep
@@ -144,7 +143,7 @@ async def chat_completions(
     completion_id, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
     if body.stream:
         return event_stream(request, _chunks(qa, body, completion_id, created))
-    answer = await run_in_threadpool(qa.ask, body.question, None, body.history)
+    answer = await qa.ask_async(body.question, None, body.history)
     return ChatCompletion(
         id=completion_id,
         created=created,
@@ -164,7 +163,7 @@ async def _chunks(
         return sse(data.model_dump_json(exclude_none=True))
 
     yield chunk(Delta(role="assistant", content=""))
-    retrieval = await run_in_threadpool(qa.retrieve, body.question, None, body.history)
+    retrieval = await qa.retrieve_async(body.question, None, body.history)
     answer: Answer | None = None
     async for piece, answer in answer_deltas(qa, retrieval, None):
         if piece:

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
-from indexer.embedder import Embedder
+from indexer.embedder import Embedder, serving_threads
 from indexer.index_files import IndexUnavailable
 from service.answerer import Answer, Answerer
 from service.config import Settings
@@ -53,7 +54,12 @@ class QuestionAnswering:
         generator: GeneratedAnswerer | None = None,
     ) -> None:
         self.settings = settings
-        self.embedder = embedder or Embedder(settings.model)
+        self.embedder = embedder or Embedder(
+            settings.model,
+            precision=settings.precision,
+            threads=serving_threads(settings.model_threads),
+            own_process=True,
+        )
         self.answerer = answerer or Answerer()
         self.generator = generator if generator is not None else _generator(settings)
         self._index: SearchIndex | None = None
@@ -107,11 +113,19 @@ class QuestionAnswering:
             raise NotReady(self.error or "the model and index are still loading")
         return self._index
 
-    def search(self, query: str, k: int, doc_prefix: str | None = None) -> list[Hit]:
-        index = self.index
-        return index.search(self.embedder.embed_query(query), k, doc_prefix)
+    def search(self, *args: Any, **kwargs: Any) -> list[Hit]:
+        """``search_async`` for callers without an event loop (the CLI, the eval)."""
+        return asyncio.run(self.search_async(*args, **kwargs))
 
-    def ask(
+    async def search_async(self, query: str, k: int, doc_prefix: str | None = None) -> list[Hit]:
+        index = self.index
+        return index.search(await self.embedder.embed_query_async(query), k, doc_prefix)
+
+    def ask(self, *args: Any, **kwargs: Any) -> Answer:
+        """``ask_async`` for callers without an event loop (the CLI, the eval)."""
+        return asyncio.run(self.ask_async(*args, **kwargs))
+
+    async def ask_async(
         self,
         question: str,
         top_k: int | None = None,
@@ -119,10 +133,15 @@ class QuestionAnswering:
         mode: Mode | None = None,
         doc_prefix: str | None = None,
     ) -> Answer:
-        """``mode``: None answers with the model when one is configured, extractively otherwise."""
-        return self.answer(self.retrieve(question, top_k, history, doc_prefix), mode)
+        """``mode``: None answers with the model when one is configured, extractively otherwise. An
+        extractive answer takes well under a millisecond once the question is embedded, so it is
+        written on the event loop; only a language model's answer is written on a thread."""
+        retrieval = await self.retrieve_async(question, top_k, history, doc_prefix)
+        if self._generated_wanted(mode):
+            return await asyncio.to_thread(self.answer, retrieval, mode)
+        return self.answer(retrieval, mode)
 
-    def retrieve(
+    async def retrieve_async(
         self,
         question: str,
         top_k: int | None = None,
@@ -130,10 +149,11 @@ class QuestionAnswering:
         doc_prefix: str | None = None,
     ) -> Retrieval:
         """``history``: the conversation's earlier questions, oldest first, for reading a follow-up;
-        ``doc_prefix``: only documents whose id starts with it are searched."""
+        ``doc_prefix``: only documents whose id starts with it are searched. Waiting for the model
+        holds no thread (``Embedder.embed_query_async``)."""
         read = resolve(question, history)
+        vector = await self.embedder.embed_query_async(read)
         index = self.index
-        vector = self.embedder.embed_query(read)
         return Retrieval(read, vector, index.search(vector, top_k or self.settings.top_k, doc_prefix), index)
 
     def answer(self, retrieval: Retrieval, mode: Mode | None = None) -> Answer:

@@ -11,7 +11,7 @@ from collections.abc import AsyncGenerator, AsyncIterator
 
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
-from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
+from starlette.concurrency import iterate_in_threadpool
 
 from indexer.claims import render_with_group
 from service.answerer import Answer
@@ -61,7 +61,7 @@ def dump(models: list[Source] | list[CitationOut]) -> str:
 
 
 async def ask_events(qa: QuestionAnswering, body: AskRequest) -> AsyncGenerator[str, None]:
-    retrieval = await run_in_threadpool(qa.retrieve, body.question, body.top_k, body.history, body.doc_prefix)
+    retrieval = await qa.retrieve_async(body.question, body.top_k, body.history, body.doc_prefix)
     yield sse(dump([Source.of(hit) for hit in retrieval.hits]), "sources")
     answer: Answer | None = None
     async for piece, answer in answer_deltas(qa, retrieval, body.mode):

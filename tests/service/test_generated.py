@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -87,7 +88,7 @@ def test_sentences_are_checked_and_emitted_one_by_one(generated: tuple[QuestionA
     pipeline, script = generated
     second = "Scale AI's founder, Alexandr Wang, will join Meta to lead its superintelligence lab"
     script.draft = f"{FAITHFUL} [1][6]. Meta's revenue doubled to $99 billion [2]. {second} [1][6]."
-    retrieval = pipeline.retrieve("Who is Scale AI's founder and how much did Meta pay?")
+    retrieval = asyncio.run(pipeline.retrieve_async("Who is Scale AI's founder and how much did Meta pay?"))
     items = list(pipeline.answer_stream(retrieval))
     pieces, final = items[:-1], items[-1]
     assert pieces == [f"{FAITHFUL} [1][6].", f" {second} [1][6]."]

@@ -1,0 +1,97 @@
+"""The model in a process of its own, as the server runs it: the same vectors, a clear error when it
+cannot load, and a process that died is replaced on the next question."""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from indexer.embedder import Embedder
+from indexer.encoder import EncoderProcess
+
+QUESTION = "How much did Meta pay for its stake in Scale AI?"
+
+
+@pytest.fixture(scope="module")
+def separate() -> Iterator[Embedder]:
+    embedder = Embedder(query_cache=0, own_process=True, threads=1)
+    embedder.warm_up()
+    yield embedder
+    embedder.close()
+
+
+def child_pid(embedder: Embedder) -> int:
+    assert isinstance(embedder._encoder, EncoderProcess) and embedder._encoder._process is not None
+    return embedder._encoder._process.pid
+
+
+def test_the_model_process_gives_the_vectors_of_the_model_in_this_process(
+    separate: Embedder, embedder: Embedder
+) -> None:
+    assert child_pid(separate) != os.getpid()
+    assert separate.probe() == embedder.probe() and separate.dimension == embedder.dimension == 384
+    assert float(separate.embed_query(QUESTION) @ embedder.embed_query(QUESTION)) > 0.999
+    passages = ["Meta paid $14.8 billion [1][6].", "Regulators may review the deal [4]."]
+    assert np.allclose(separate.embed_documents(passages), embedder.embed_documents(passages), atol=5e-3)
+
+
+def test_a_model_process_that_died_is_replaced_on_the_next_question(separate: Embedder) -> None:
+    before = child_pid(separate)
+    os.kill(before, signal.SIGKILL)
+    os.waitpid(before, 0)
+    vector = separate.embed_query(QUESTION)
+    assert child_pid(separate) != before
+    assert abs(float(np.linalg.norm(vector)) - 1) < 1e-5
+
+
+def test_a_model_that_cannot_load_says_why(tmp_path: Path) -> None:
+    broken = tmp_path / "model"
+    broken.mkdir()
+    (broken / "config.json").write_text("{not json", encoding="utf-8")
+    with pytest.raises(ValueError, match="model"):
+        Embedder(str(broken), own_process=True).warm_up()
+
+
+def test_closing_stops_the_model_process() -> None:
+    embedder = Embedder(query_cache=0, own_process=True, threads=1)
+    embedder.warm_up()
+    pid = child_pid(embedder)
+    embedder.close()
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+
+
+def test_a_request_caught_by_a_dying_model_gets_503_and_the_next_one_an_answer(seed_index: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from service.app import create_app
+    from service.config import Settings
+    from service.qa import QuestionAnswering
+
+    settings = Settings(index_dir=seed_index, rate_limit="off", model_threads=1)
+    qa = QuestionAnswering(settings)
+    qa.warm_up()
+    encoder = qa.embedder._encoder
+    assert isinstance(encoder, EncoderProcess)
+    dying = encoder.encode
+
+    def dies_once(*args: object, **kwargs: object) -> np.ndarray:
+        encoder.encode = dying  # type: ignore[method-assign]
+        os.kill(child_pid(qa.embedder), signal.SIGKILL)
+        return dying(*args, **kwargs)  # type: ignore[arg-type]
+
+    encoder.encode = dies_once  # type: ignore[method-assign]
+    try:
+        with TestClient(create_app(settings, qa)) as client:
+            caught = client.post("/ask", json={"question": QUESTION})
+            assert caught.status_code == 503 and caught.headers["Retry-After"] == "5"
+            assert "model process stopped" in caught.json()["detail"]
+            again = client.post("/ask", json={"question": QUESTION})
+            assert again.status_code == 200 and "[1][6]" in again.json()["answer"]
+    finally:
+        qa.embedder.close()
