@@ -285,9 +285,9 @@ def bench_build() -> Figures:
     for _ in range(2):
         builds.append(fresh_build())
         data = builds[-1][3]
-        titles = {document.doc_id: document.title for document in data.documents}
+        records = {document.doc_id: document for document in data.documents}
         texts = [s.text for s in data.sentences if s.kind != "heading"] + [
-            passage_text(c.doc_id, titles[c.doc_id], c.text) for c in data.chunks
+            passage_text(records[c.doc_id], c.text) for c in data.chunks
         ]
         started = time.perf_counter()
         embedder.model.encode_document(texts, batch_size=embedder.batch_size, normalize_embeddings=True)
