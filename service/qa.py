@@ -14,6 +14,7 @@ from indexer.embedder import Embedder
 from indexer.index_files import IndexUnavailable
 from service.answerer import Answer, Answerer
 from service.config import Settings
+from service.filters import DocumentFilter
 from service.followup import resolve
 from service.generated import GeneratedAnswerer
 from service.llm import ChatClient, LLMSettings
@@ -95,7 +96,7 @@ class QuestionAnswering:
 
     def _open(self) -> SearchIndex:
         self.embedder.warm_up()
-        return SearchIndex.open(self.settings.index_dir, self.embedder)
+        return SearchIndex.open(self.settings.index_dir, self.embedder, self.settings.fusion)
 
     def _count(self, what: str) -> None:
         with self._counts_lock:
@@ -107,9 +108,9 @@ class QuestionAnswering:
             raise NotReady(self.error or "the model and index are still loading")
         return self._index
 
-    def search(self, query: str, k: int, doc_prefix: str | None = None) -> list[Hit]:
+    def search(self, query: str, k: int, where: DocumentFilter | None = None) -> list[Hit]:
         index = self.index
-        return index.search(self.embedder.embed_query(query), k, doc_prefix)
+        return index.search(self.embedder.embed_query(query), k, where, query)
 
     def ask(
         self,
@@ -117,24 +118,24 @@ class QuestionAnswering:
         top_k: int | None = None,
         history: Sequence[str] = (),
         mode: Mode | None = None,
-        doc_prefix: str | None = None,
+        where: DocumentFilter | None = None,
     ) -> Answer:
         """``mode``: None answers with the model when one is configured, extractively otherwise."""
-        return self.answer(self.retrieve(question, top_k, history, doc_prefix), mode)
+        return self.answer(self.retrieve(question, top_k, history, where), mode)
 
     def retrieve(
         self,
         question: str,
         top_k: int | None = None,
         history: Sequence[str] = (),
-        doc_prefix: str | None = None,
+        where: DocumentFilter | None = None,
     ) -> Retrieval:
         """``history``: the conversation's earlier questions, oldest first, for reading a follow-up;
-        ``doc_prefix``: only documents whose id starts with it are searched."""
+        ``where``: only the documents it admits are searched."""
         read = resolve(question, history)
         index = self.index
         vector = self.embedder.embed_query(read)
-        return Retrieval(read, vector, index.search(vector, top_k or self.settings.top_k, doc_prefix), index)
+        return Retrieval(read, vector, index.search(vector, top_k or self.settings.top_k, where, read), index)
 
     def answer(self, retrieval: Retrieval, mode: Mode | None = None) -> Answer:
         *_, answer = self.answer_stream(retrieval, mode)
