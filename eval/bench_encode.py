@@ -21,10 +21,10 @@ from indexer.index_files import IndexData, read_index
 
 def embedded_texts(data: IndexData) -> list[str]:
     """What the indexer embedded for ``data``: every sentence but headings, and every chunk with its
-    document's name and title."""
-    titles = {document.doc_id: document.title for document in data.documents}
+    document's names and title."""
+    records = {document.doc_id: document for document in data.documents}
     sentences = [sentence.text for sentence in data.sentences if sentence.kind != "heading"]
-    return sentences + [passage_text(chunk.doc_id, titles[chunk.doc_id], chunk.text) for chunk in data.chunks]
+    return sentences + [passage_text(records[chunk.doc_id], chunk.text) for chunk in data.chunks]
 
 
 def main() -> None:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import re
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -25,8 +24,10 @@ from indexer.index_files import (
     same_model,
     write_index,
 )
+from indexer.lexical import LexicalIndex
 from indexer.loaders import LoadedDocument, UnreadableDocument, content_hash, discover, doc_id_for, load_document
 from indexer.location import IndexLocation
+from indexer.metadata import DocumentMetadata, describe, metadata_for, read_sidecar
 from indexer.store import FaissStore, IndexType, choose_index_type
 from indexer.terms import content_terms
 
@@ -96,7 +97,7 @@ class Indexer:
             "chunk_size": self.chunk_size,
             "chunk_overlap": self.chunk_overlap,
             "length": "model tokens",
-            "embedded": "document name, title, chunk",
+            "embedded": "document name, company, period, title, chunk",
         }
 
     def run(self, corpus_dir: Path, index_dir: Path) -> IndexReport:
@@ -159,10 +160,11 @@ class Indexer:
 
     def _collect(self, corpus_dir: Path, previous: IndexData | None, report: IndexReport) -> list[_DocumentParts]:
         reusable = _split_by_document(previous) if previous else {}
+        sidecar = read_sidecar(corpus_dir)
         # Documents already indexed first: a copy added under another name must not take the place
         # (and the citations) of the report that has been served all along.
         paths = sorted(discover(corpus_dir), key=lambda path: doc_id_for(path, corpus_dir) not in reusable)
-        fresh: list[tuple[LoadedDocument, list[SentenceRecord], list[ChunkRecord]]] = []
+        fresh: list[tuple[DocumentRecord, list[SentenceRecord], list[ChunkRecord]]] = []
         parts: dict[str, _DocumentParts] = {}
         # Content hash -> the document indexed with it. The same report under a second name is indexed
         # once: twice, its passages would fill the results with the same text under two names.
@@ -178,8 +180,9 @@ class Indexer:
             if digest in indexed:
                 report.duplicates[doc_id] = indexed[digest]
                 continue
+            metadata = metadata_for(doc_id, sidecar)
             old = reusable.get(doc_id)
-            if old is not None and old.record.content_hash == digest:
+            if old is not None and old.record.content_hash == digest and _described(old.record) == metadata:
                 parts[doc_id] = old
                 indexed[digest] = doc_id
                 report.reused_documents.append(doc_id)
@@ -191,14 +194,12 @@ class Indexer:
                 continue
             indexed[digest] = doc_id
             sentences, chunks = self._parse(document)
-            fresh.append((document, sentences, chunks))
+            fresh.append((_record(document, metadata), sentences, chunks))
             report.embedded_documents.append(doc_id)
         report.removed_documents = sorted(set(reusable) - {doc_id_for(p, corpus_dir) for p in paths})
         # Headings and table cells are never answers: their sentence vectors stay zero, unembedded.
         sentences_to_embed = [s for _, sentences, _ in fresh for s in sentences if s.kind != "heading"]
-        chunk_texts = [
-            passage_text(document.doc_id, document.title, c.text) for document, _, chunks in fresh for c in chunks
-        ]
+        chunk_texts = [passage_text(record, c.text) for record, _, chunks in fresh for c in chunks]
         vectors = self._embed([s.text for s in sentences_to_embed] + chunk_texts)
         sentence_vectors = np.zeros((sum(len(s) for _, s, _ in fresh), self.embedder.dimension), np.float32)
         flat_rows = np.cumsum([0] + [len(s) for _, s, _ in fresh])
@@ -208,9 +209,9 @@ class Indexer:
         sentence_vectors[embedded_rows] = vectors[: len(sentences_to_embed)]
         chunk_vectors = vectors[len(sentences_to_embed) :]
         chunk_offset = 0
-        for i, (document, sentences, chunks) in enumerate(fresh):
-            parts[document.doc_id] = _DocumentParts(
-                record=DocumentRecord(document.doc_id, document.title, document.content_hash),
+        for i, (record, sentences, chunks) in enumerate(fresh):
+            parts[record.doc_id] = _DocumentParts(
+                record=record,
                 chunks=chunks,
                 sentences=sentences,
                 sentence_vectors=sentence_vectors[flat_rows[i] : flat_rows[i + 1]],
@@ -296,6 +297,8 @@ class Indexer:
         chunk_vectors = _stack([p.chunk_vectors for p in parts], dimension)
         sentence_vectors = _stack([p.sentence_vectors for p in parts], dimension)
         store = FaissStore.build(chunk_vectors, self.index_type)
+        # Rebuilt whole from the chunk texts on every build: a small share of the time embedding takes.
+        lexical = LexicalIndex.build([c.text for c in chunks], [_names(p.record) for p in parts])
         manifest = Manifest(
             model=self._model_info(),
             chunking=self.chunking,
@@ -303,6 +306,8 @@ class Indexer:
             documents={
                 p.record.doc_id: {
                     "title": p.record.title,
+                    "company": p.record.company,
+                    "period": p.record.period,
                     "content_hash": p.record.content_hash,
                     "chunks": len(p.chunks),
                     "sentences": len(p.sentences),
@@ -314,14 +319,34 @@ class Indexer:
             skipped=dict(report.skipped),
             duplicates=dict(report.duplicates),
         )
-        return IndexData(manifest, [p.record for p in parts], chunks, sentences, chunk_vectors, sentence_vectors, store)
+        records = [p.record for p in parts]
+        return IndexData(manifest, records, chunks, sentences, chunk_vectors, sentence_vectors, store, lexical)
 
 
-def passage_text(doc_id: str, title: str, text: str) -> str:
-    """What is embedded for a chunk: the document's name and title first, so a question naming a
-    company, a period or a report finds that document's chunks and not a look-alike's."""
-    name = re.sub(r"[_\-.]+", " ", PurePosixPath(doc_id).with_suffix("").as_posix().replace("/", " / "))
-    return f"{name}. {title}\n{text}"
+def passage_text(record: DocumentRecord, text: str) -> str:
+    """What is embedded for a chunk: the document's name, company, period and title first, so a
+    question naming a company, a period or a report finds that document's chunks and not a look-alike's."""
+    return f"{_names(record)}. {record.title}\n{text}"
+
+
+def _names(record: DocumentRecord) -> str:
+    return describe(record.doc_id, record.company, record.period)
+
+
+def _record(document: LoadedDocument, metadata: DocumentMetadata) -> DocumentRecord:
+    return DocumentRecord(
+        document.doc_id,
+        metadata.title or document.title,
+        document.content_hash,
+        metadata.company,
+        metadata.period,
+        metadata.title,
+    )
+
+
+def _described(record: DocumentRecord) -> DocumentMetadata:
+    """The metadata a record was built with: when it changes, the document's passages are embedded anew."""
+    return DocumentMetadata(record.company, record.period, record.given_title)
 
 
 def _stack(arrays: list[np.ndarray], dimension: int) -> np.ndarray:

@@ -10,14 +10,17 @@ from typing import Any
 
 import numpy as np
 
+from indexer.lexical import LexicalIndex
 from indexer.store import FaissStore
 
-FORMAT_VERSION = 1
+# 2: documents carry company and period; the lexical index sits beside FAISS.
+FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
 FAISS_FILE = "chunks.faiss"
 CHUNK_VECTORS = "chunk_vectors.npy"
 SENTENCE_VECTORS = "sentence_vectors.npy"
 METADATA = "metadata.sqlite"
+LEXICAL_DIR = "lexical"
 
 
 class IndexUnavailable(Exception):
@@ -29,6 +32,10 @@ class DocumentRecord:
     doc_id: str
     title: str
     content_hash: str
+    company: str = ""
+    period: str = ""
+    # The title the corpus's metadata sidecar gives, which ``title`` then is; empty when it gives none.
+    given_title: str = ""
 
 
 @dataclass(frozen=True)
@@ -79,6 +86,7 @@ class IndexData:
     chunk_vectors: np.ndarray
     sentence_vectors: np.ndarray
     store: FaissStore | None = None
+    lexical: LexicalIndex | None = None
 
 
 def read_manifest(index_dir: Path) -> Manifest:
@@ -120,6 +128,8 @@ def same_model(manifest: Manifest, dimension: int, probe: list[float]) -> bool:
 
 
 def read_index(index_dir: Path, with_store: bool = True) -> IndexData:
+    """``with_store``: also load what searching needs (FAISS and the lexical index), not only records
+    and vectors."""
     # Every file from one build: an index published meanwhile (the link replaced) must not mix in.
     build = index_dir.resolve()
     manifest = read_manifest(build)
@@ -128,23 +138,27 @@ def read_index(index_dir: Path, with_store: bool = True) -> IndexData:
         chunk_vectors = np.load(build / CHUNK_VECTORS)
         sentence_vectors = np.load(build / SENTENCE_VECTORS)
         store = FaissStore.load(build / FAISS_FILE) if with_store else None
+        lexical = LexicalIndex.load(build / LEXICAL_DIR) if with_store and chunks else None
     except (OSError, ValueError, EOFError, sqlite3.Error, RuntimeError) as error:
         raise IndexUnavailable(f"the index at {index_dir} is damaged ({error}): rebuild with `citeqa index`") from None
     consistent = (
         len(chunk_vectors) == len(chunks)
         and len(sentence_vectors) == len(sentences)
         and (store is None or store.size == len(chunks))
+        and (lexical is None or lexical.sizes == (len(chunks), len(documents)))
         and manifest.counts.get("chunks") == len(chunks)
     )
     if not consistent:
         raise IndexUnavailable(f"the index at {index_dir} is inconsistent: rebuild with `citeqa index`")
-    return IndexData(manifest, documents, chunks, sentences, chunk_vectors, sentence_vectors, store)
+    return IndexData(manifest, documents, chunks, sentences, chunk_vectors, sentence_vectors, store, lexical)
 
 
 def write_index(index_dir: Path, data: IndexData) -> None:
     """Write every file of ``data`` into an empty ``index_dir``; the manifest goes last."""
     assert data.store is not None
     data.store.save(index_dir / FAISS_FILE)
+    if data.lexical is not None:
+        data.lexical.save(index_dir / LEXICAL_DIR)
     np.save(index_dir / CHUNK_VECTORS, data.chunk_vectors)
     np.save(index_dir / SENTENCE_VECTORS, data.sentence_vectors)
     _write_metadata(index_dir / METADATA, data)
@@ -152,7 +166,8 @@ def write_index(index_dir: Path, data: IndexData) -> None:
 
 
 _SCHEMA = """
-CREATE TABLE documents (doc_id TEXT PRIMARY KEY, title TEXT NOT NULL, content_hash TEXT NOT NULL);
+CREATE TABLE documents (doc_id TEXT PRIMARY KEY, title TEXT NOT NULL, content_hash TEXT NOT NULL,
+    company TEXT NOT NULL, period TEXT NOT NULL, given_title TEXT NOT NULL);
 CREATE TABLE chunks (row INTEGER PRIMARY KEY, chunk_id TEXT NOT NULL UNIQUE, doc_id TEXT NOT NULL,
     text TEXT NOT NULL, first_sentence INTEGER NOT NULL, end_sentence INTEGER NOT NULL,
     markers TEXT NOT NULL, page INTEGER);
@@ -166,8 +181,8 @@ def _write_metadata(path: Path, data: IndexData) -> None:
     with sqlite3.connect(path) as db:
         db.executescript(_SCHEMA)
         db.executemany(
-            "INSERT INTO documents VALUES (?, ?, ?)",
-            [(d.doc_id, d.title, d.content_hash) for d in data.documents],
+            "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?)",
+            [(d.doc_id, d.title, d.content_hash, d.company, d.period, d.given_title) for d in data.documents],
         )
         db.executemany(
             "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?)",

@@ -36,10 +36,10 @@ class VectorStore(Protocol):
     def size(self) -> int: ...
 
     def search(
-        self, queries: np.ndarray, k: int, rows: tuple[int, int] | None = None
+        self, queries: np.ndarray, k: int, rows: tuple[int, int] | np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
         """(scores, ids) of shape (len(queries), k), best first; ids are -1 where fewer than k exist.
-        ``rows`` limits the search to ids in ``[start, end)``."""
+        ``rows`` limits the search to ids in ``[start, end)``, or to the ids of an array."""
         ...
 
     def save(self, path: Path) -> None: ...
@@ -100,14 +100,18 @@ class FaissStore:
         return "ivf" if isinstance(self._index, faiss.IndexIVF) else "flat"
 
     def search(
-        self, queries: np.ndarray, k: int, rows: tuple[int, int] | None = None
+        self, queries: np.ndarray, k: int, rows: tuple[int, int] | np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
         queries = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
         k = min(k, max(self.size, 1))
         if rows is None:
             return self._index.search(queries, k)
         # FAISS skips the other ids while it searches, so a narrow range still yields k results.
-        selector = faiss.IDSelectorRange(*rows)
+        if isinstance(rows, tuple):
+            selector: faiss.IDSelector = faiss.IDSelectorRange(*rows)
+        else:
+            ids = np.ascontiguousarray(rows, dtype=np.int64)
+            selector = faiss.IDSelectorBatch(len(ids), faiss.swig_ptr(ids))
         if isinstance(self._index, faiss.IndexIVF):
             params: faiss.SearchParameters = faiss.SearchParametersIVF(sel=selector, nprobe=self._index.nprobe)
         else:

@@ -24,6 +24,12 @@ STOPWORDS = frozenset(
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _WORD = re.compile(r"[^\W_]+(?:[.,'’][^\W_]+)*")
 _stemmer = snowballstemmer.stemmer("english")
+# Inside a word: lower to upper case ("PepsiCo"), an acronym before a word ("JPMorgan"), letters to
+# digits and back ("FY2022", "3M", "2023Q2").
+_WORD_PARTS = re.compile(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])|(?<=[^\W\d_])(?=\d)|(?<=\d)(?=[^\W\d_])")
+# A fiscal year written with two digits ("FY22") is that year ("2022"); "FY2022" splits by itself.
+_SHORT_FISCAL_YEAR = re.compile(r"^fy(\d{2})$")
+_JOINED_MAX = 3
 
 
 @lru_cache(maxsize=65536)
@@ -38,10 +44,44 @@ def content_terms(text: str) -> list[str]:
         word = word.replace("’", "'").removesuffix("'s")
         if word in STOPWORDS or (len(word) < 2 and not word.isdigit()):
             continue
-        if any(ch.isdigit() for ch in word):
-            terms.append(word.replace(",", ""))
-        else:
-            terms.append(stem(word.replace("'", "")))
+        terms.append(_term(word))
+    return terms
+
+
+def _term(word: str) -> str:
+    """One lower-case word as a term: numbers without their thousands commas, other words stemmed."""
+    if any(ch.isdigit() for ch in word):
+        return word.replace(",", "")
+    return stem(word.replace("'", ""))
+
+
+def lexical_terms(text: str, joined: bool = False) -> list[str]:
+    """Terms for BM25: ``content_terms``, plus the parts of words that join several ("FY2022" ->
+    "fy2022", "fy", "2022"; "3M_2018_10K" -> "3m", "3", "m", "2018", "10k", "10", "k"), so a question's
+    "FY2022" meets a file named "..._2022_...". ``joined``: also adjacent words written as one
+    ("Best Buy" -> "bestbuy"), as names are in file names; for questions, not for indexed text."""
+    terms: list[str] = []
+    words: list[str] = []
+    for word in _WORD.findall(strip_markers(text).replace("’", "'")):
+        lower = word.lower().removesuffix("'s")
+        if lower in STOPWORDS:
+            continue
+        words.append(lower)
+        parts = [] if any(ch in word for ch in ".,'") else [p.lower() for p in _WORD_PARTS.split(word) if p]
+        if len(parts) > 1:
+            terms.append(_term(lower))
+            terms.extend(_term(part) for part in parts)
+        elif len(lower) > 1 or lower.isdigit():
+            terms.append(_term(lower))
+        short_year = _SHORT_FISCAL_YEAR.match(lower)
+        if short_year:
+            terms.append(("20" if int(short_year[1]) < 50 else "19") + short_year[1])
+    if joined:
+        for size in range(2, _JOINED_MAX + 1):
+            for start in range(len(words) - size + 1):
+                together = "".join(words[start : start + size])
+                if together.isalpha():
+                    terms.append(_term(together))
     return terms
 
 

@@ -20,16 +20,17 @@ from service.body_limit import BodyLimit
 from service.config import Settings
 from service.deps import GUARDED, GUARDED_JSON, QADep, ReadyQADep, require_mode
 from service.errors import documented, internal_error, model_unavailable
+from service.filters import COMPANY, DOC_PREFIX, MAX_DOC_PREFIX, PERIOD, DocumentFilter
 from service.metrics import Metrics
 from service.qa import QuestionAnswering
 from service.request_log import REQUEST_ID_HEADER, RequestLog
 from service.schemas import (
-    DOC_PREFIX,
-    MAX_DOC_PREFIX,
     MAX_QUESTION_CHARS,
     MAX_TOP_K,
     AskRequest,
     AskResponse,
+    Company,
+    Period,
     SearchResponse,
     Source,
     Status,
@@ -94,7 +95,7 @@ def create_app(settings: Settings | None = None, qa: QuestionAnswering | None = 
     async def ask(request: AskRequest, qa: ReadyQADep) -> AskResponse:
         require_mode(qa, request.mode)
         return AskResponse.of(
-            await qa.ask_async(request.question, request.top_k, request.history, request.mode, request.doc_prefix)
+            await qa.ask_async(request.question, request.top_k, request.history, request.mode, request.where)
         )
 
     @app.get("/search", response_model=SearchResponse, dependencies=GUARDED, responses=documented(401, 422, 429, 503))
@@ -103,10 +104,13 @@ def create_app(settings: Settings | None = None, qa: QuestionAnswering | None = 
         q: Annotated[str, Query(min_length=1, max_length=MAX_QUESTION_CHARS, description="the query")],
         k: Annotated[int, Query(ge=1, le=MAX_TOP_K, description="how many passages")] = 5,
         doc_prefix: Annotated[str | None, Query(min_length=1, max_length=MAX_DOC_PREFIX, description=DOC_PREFIX)] = None,
+        company: Annotated[Company | None, Query(description=COMPANY)] = None,
+        period: Annotated[Period | None, Query(description=PERIOD)] = None,
     ) -> SearchResponse | JSONResponse:
         if not q.strip():
             return JSONResponse({"detail": "q must not be empty or only whitespace"}, status_code=422)
-        return SearchResponse(results=[Source.of(hit) for hit in await qa.search_async(q.strip(), k, doc_prefix)])
+        where = DocumentFilter(doc_prefix, company, period)
+        return SearchResponse(results=[Source.of(hit) for hit in await qa.search_async(q.strip(), k, where)])
 
     return app
 

@@ -8,6 +8,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
@@ -15,6 +16,10 @@ from indexer.index_files import IndexUnavailable
 from indexer.location import IndexLocked
 from service.config import Settings
 from service.qa import ModeUnavailable
+
+if TYPE_CHECKING:
+    from indexer.build import Indexer
+    from indexer.embedder import Embedder
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -69,6 +74,8 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("--top-k", type=int, help="passages to retrieve (default: 5)")
     ask.add_argument("--json", action="store_true", help="print the same JSON as POST /ask")
     ask.add_argument("--doc-prefix", help="search only documents whose path in the corpus starts with this")
+    ask.add_argument("--company", help="search only documents of this company ('Best Buy' = 'BESTBUY')")
+    ask.add_argument("--period", help="search only documents of this period or within it (2023, FY2023, 2023Q2)")
     _mode_option(ask)
     ask.set_defaults(run=_ask)
 
@@ -116,19 +123,23 @@ def _index_dir_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--index-dir", type=Path, help="index folder (default: .citeqa/index)")
 
 
-def _index(settings: Settings, args: argparse.Namespace) -> int:
+def make_indexer(settings: Settings, progress: bool, embedder: Embedder | None = None) -> Indexer:
+    """The indexer ``settings`` describe, as ``citeqa index`` runs it."""
     from indexer.build import Indexer
     from indexer.embedder import Embedder
 
-    indexer = Indexer(
-        Embedder(settings.model, precision=settings.precision, threads=settings.model_threads or None),
+    return Indexer(
+        embedder or Embedder(settings.model, precision=settings.precision, threads=settings.model_threads or None),
         chunk_size=settings.chunk_size,
         chunk_overlap=settings.chunk_overlap,
         index_type=settings.index_type,  # type: ignore[arg-type]
-        progress=not args.quiet,
+        progress=progress,
         max_file_bytes=settings.max_file_bytes,
     )
-    report = indexer.run(settings.corpus_dir, settings.index_dir)
+
+
+def _index(settings: Settings, args: argparse.Namespace) -> int:
+    report = make_indexer(settings, progress=not args.quiet).run(settings.corpus_dir, settings.index_dir)
     if report.unchanged:
         print(f"Index {report.index_dir} is up to date ({report.documents} documents, {report.chunks} chunks).")
     else:
@@ -176,13 +187,21 @@ def _ask(settings: Settings, args: argparse.Namespace) -> int:
     from service.schemas import AskRequest, AskResponse
 
     try:
-        request = AskRequest(question=args.question, top_k=args.top_k, mode=args.mode, doc_prefix=args.doc_prefix)
+        request = AskRequest(
+            question=args.question,
+            top_k=args.top_k,
+            mode=args.mode,
+            doc_prefix=args.doc_prefix,
+            company=args.company,
+            period=args.period,
+        )
     except ValidationError as error:
-        raise ValueError(error.errors()[0]["msg"]) from None
+        problem = error.errors()[0]
+        raise ValueError(f"{'.'.join(map(str, problem['loc']))}: {problem['msg']}") from None
     qa = QuestionAnswering(settings)
     qa.check_mode(request.mode)
     qa.warm_up()
-    response = AskResponse.of(qa.ask(request.question, request.top_k, mode=request.mode, doc_prefix=request.doc_prefix))
+    response = AskResponse.of(qa.ask(request.question, request.top_k, mode=request.mode, where=request.where))
     if args.json:
         print(json.dumps(response.model_dump(), indent=2, ensure_ascii=False))
         return 0

@@ -9,6 +9,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from indexer.embedder import Precision
+from service.fusion import NAME_WEIGHT, TEXT_WEIGHT, Fusion
 
 
 class Settings(BaseSettings):
@@ -35,6 +36,10 @@ class Settings(BaseSettings):
     llm_deadline: float = Field(30.0, gt=0, description="seconds after which the extractive answer is given")
     chunk_size: int = Field(200, ge=16, le=2048, description="chunk length in model tokens")
     chunk_overlap: int = Field(40, ge=0, le=1024)
+    # What BM25 adds to the cosine similarity when ranking chunks (service/search_index.py): over chunk
+    # texts, and over the words naming each document; both 0 is dense retrieval alone.
+    lexical_weight: float = Field(TEXT_WEIGHT, ge=0, le=10)
+    name_weight: float = Field(NAME_WEIGHT, ge=0, le=10)
     index_type: str = Field("auto", pattern="^(auto|flat|ivf)$")
     # Pages (scheme://host[:port]) that may call the API from a browser, comma-separated in the
     # environment; the server's own address is always allowed.
@@ -87,6 +92,10 @@ class Settings(BaseSettings):
         the origins of the site keys."""
         own = [f"http://{host}:{self.port}" for host in ("127.0.0.1", "localhost", self.host)]
         return list(dict.fromkeys([*own, *self.allowed_origins, *self.site_keys.values()]))
+
+    @property
+    def fusion(self) -> Fusion:
+        return Fusion(self.lexical_weight, self.name_weight)
 
     @property
     def rate(self) -> tuple[float, int] | None:

@@ -15,6 +15,7 @@ from indexer.embedder import Embedder, serving_threads
 from indexer.index_files import IndexUnavailable
 from service.answerer import Answer, Answerer
 from service.config import Settings
+from service.filters import DocumentFilter
 from service.followup import resolve
 from service.generated import GeneratedAnswerer
 from service.llm import ChatClient, LLMSettings
@@ -101,7 +102,7 @@ class QuestionAnswering:
 
     def _open(self) -> SearchIndex:
         self.embedder.warm_up()
-        return SearchIndex.open(self.settings.index_dir, self.embedder)
+        return SearchIndex.open(self.settings.index_dir, self.embedder, self.settings.fusion)
 
     def _count(self, what: str) -> None:
         with self._counts_lock:
@@ -117,9 +118,9 @@ class QuestionAnswering:
         """``search_async`` for callers without an event loop (the CLI, the eval)."""
         return asyncio.run(self.search_async(*args, **kwargs))
 
-    async def search_async(self, query: str, k: int, doc_prefix: str | None = None) -> list[Hit]:
+    async def search_async(self, query: str, k: int, where: DocumentFilter | None = None) -> list[Hit]:
         index = self.index
-        return index.search(await self.embedder.embed_query_async(query), k, doc_prefix)
+        return index.search(await self.embedder.embed_query_async(query), k, where, query)
 
     def ask(self, *args: Any, **kwargs: Any) -> Answer:
         """``ask_async`` for callers without an event loop (the CLI, the eval)."""
@@ -131,12 +132,12 @@ class QuestionAnswering:
         top_k: int | None = None,
         history: Sequence[str] = (),
         mode: Mode | None = None,
-        doc_prefix: str | None = None,
+        where: DocumentFilter | None = None,
     ) -> Answer:
         """``mode``: None answers with the model when one is configured, extractively otherwise. An
         extractive answer takes well under a millisecond once the question is embedded, so it is
         written on the event loop; only a language model's answer is written on a thread."""
-        retrieval = await self.retrieve_async(question, top_k, history, doc_prefix)
+        retrieval = await self.retrieve_async(question, top_k, history, where)
         if self._generated_wanted(mode):
             return await asyncio.to_thread(self.answer, retrieval, mode)
         return self.answer(retrieval, mode)
@@ -146,15 +147,15 @@ class QuestionAnswering:
         question: str,
         top_k: int | None = None,
         history: Sequence[str] = (),
-        doc_prefix: str | None = None,
+        where: DocumentFilter | None = None,
     ) -> Retrieval:
         """``history``: the conversation's earlier questions, oldest first, for reading a follow-up;
-        ``doc_prefix``: only documents whose id starts with it are searched. Waiting for the model
-        holds no thread (``Embedder.embed_query_async``)."""
+        ``where``: only the documents it admits are searched. Waiting for the model holds no thread
+        (``Embedder.embed_query_async``)."""
         read = resolve(question, history)
         vector = await self.embedder.embed_query_async(read)
         index = self.index
-        return Retrieval(read, vector, index.search(vector, top_k or self.settings.top_k, doc_prefix), index)
+        return Retrieval(read, vector, index.search(vector, top_k or self.settings.top_k, where, read), index)
 
     def answer(self, retrieval: Retrieval, mode: Mode | None = None) -> Answer:
         *_, answer = self.answer_stream(retrieval, mode)

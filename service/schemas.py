@@ -4,15 +4,24 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, StrictStr
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, StrictStr, StringConstraints
 
 from service.answerer import Answer, Citation
+from service.filters import (
+    COMPANY,
+    DOC_PREFIX,
+    MAX_COMPANY,
+    MAX_DOC_PREFIX,
+    MAX_PERIOD,
+    PERIOD,
+    DocumentFilter,
+    checked_company,
+    checked_period,
+)
 from service.search_index import Hit
 
 MAX_QUESTION_CHARS = 2000
 MAX_TOP_K = 20
-MAX_DOC_PREFIX = 1000
-DOC_PREFIX = "search only documents whose doc_id (path in the corpus) starts with this, e.g. 'filings/2024/'"
 MAX_HISTORY = 5
 
 
@@ -26,6 +35,9 @@ def trimmed(text: str) -> str:
 
 
 Question = Annotated[StrictStr, AfterValidator(trimmed)]
+# Lengths checked before the validators, so that an over-long value is refused as such.
+Company = Annotated[StrictStr, StringConstraints(min_length=1, max_length=MAX_COMPANY), AfterValidator(checked_company)]
+Period = Annotated[StrictStr, StringConstraints(min_length=1, max_length=MAX_PERIOD), AfterValidator(checked_period)]
 
 
 class AskRequest(BaseModel):
@@ -40,11 +52,18 @@ class AskRequest(BaseModel):
         "such as 'who will lead it?' is read with them",
     )
     doc_prefix: StrictStr | None = Field(None, min_length=1, max_length=MAX_DOC_PREFIX, description=DOC_PREFIX)
+    company: Company | None = Field(None, description=COMPANY)
+    period: Period | None = Field(None, description=PERIOD)
     mode: Literal["extractive", "generated"] | None = Field(
         None,
         description="who writes the answer: the reports' own sentences, or a language model whose sentences "
         "are kept only where the passages support them (default: generated when a model is configured)",
     )
+
+
+    @property
+    def where(self) -> DocumentFilter:
+        return DocumentFilter(self.doc_prefix, self.company, self.period)
 
 
 class Source(BaseModel):

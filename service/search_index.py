@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import bisect
 import math
 from collections import Counter, defaultdict
 from dataclasses import dataclass
@@ -12,8 +11,11 @@ import numpy as np
 
 from indexer.embedder import Embedder
 from indexer.index_files import ChunkRecord, IndexData, SentenceRecord, check_model, read_index
+from indexer.lexical import LexicalIndex
 from indexer.store import EXACT_SEARCH_LIMIT, FaissStore
 from indexer.terms import names_in, numbers_in
+from service.filters import DocumentFilter
+from service.fusion import Fusion
 
 # Stems sharing this many leading letters may be variants of one word ("regul", "regulatori"),
 # but not fewer: "open" and "openai" are different words.
@@ -21,31 +23,34 @@ _PREFIX = 5
 
 
 # How much lower each further chunk of an already listed document ranks (cosine units), and how
-# many dense candidates per result are considered: measured on FinanceBench dev (eval/README.md).
+# many dense (and as many lexical) candidates per result are considered: measured on FinanceBench
+# dev (eval/README.md).
 REPEAT_PENALTY = 0.05
 _CANDIDATES_PER_RESULT = 4
-
 
 @dataclass(frozen=True)
 class Hit:
     chunk: ChunkRecord
     title: str
-    score: float
+    score: float  # cosine similarity plus the weighted lexical scores
 
 
 class SearchIndex:
     """Read-only, shared by all requests; built once when the service starts or reloads."""
 
-    def __init__(self, data: IndexData) -> None:
+    def __init__(self, data: IndexData, fusion: Fusion | None = None) -> None:
         assert data.store is not None
         self.data = data
         self.store: FaissStore = data.store
+        self.lexical: LexicalIndex | None = data.lexical
+        self.fusion = fusion or Fusion()
         self.chunks = data.chunks
         self.sentences = data.sentences
         self.sentence_vectors = data.sentence_vectors
         self.titles = {d.doc_id: d.title for d in data.documents}
-        self._chunk_doc_ids = [c.doc_id for c in data.chunks]
-        assert self._chunk_doc_ids == sorted(self._chunk_doc_ids), "chunks are stored in document id order"
+        document_rows = {d.doc_id: i for i, d in enumerate(data.documents)}
+        # The document (row in ``data.documents``) of each chunk: filters and name scores are per document.
+        self._chunk_documents = np.array([document_rows[c.doc_id] for c in data.chunks], dtype=np.int64)
         self.unit_terms = _unit_terms(data.sentences)
         document_frequency: Counter[str] = Counter()
         for terms in self.unit_terms.values():
@@ -58,49 +63,67 @@ class SearchIndex:
                 self._by_prefix[term[:_PREFIX]].append(term)
 
     @classmethod
-    def open(cls, index_dir: Path, embedder: Embedder) -> SearchIndex:
+    def open(cls, index_dir: Path, embedder: Embedder, fusion: Fusion | None = None) -> SearchIndex:
         data = read_index(index_dir)
         check_model(data.manifest, embedder.model_name, embedder.dimension, embedder.probe())
-        return cls(data)
+        return cls(data, fusion)
 
     @property
     def size(self) -> int:
         return len(self.chunks)
 
-    def search(self, query_vector: np.ndarray, k: int, doc_prefix: str | None = None) -> list[Hit]:
-        """The ``k`` best chunks, a document's further chunks each ranked a little lower.
+    def search(
+        self, query_vector: np.ndarray, k: int, where: DocumentFilter | None = None, query: str = ""
+    ) -> list[Hit]:
+        """The ``k`` best chunks of the documents ``where`` admits, a document's further chunks each
+        ranked a little lower.
 
-        Without that, the pages of one filing crowd the top of the list and the filing that holds
-        the answer falls off it: on FinanceBench dev, page hit@5 rose from 0.87 to 0.93 and MRR from
-        0.73 to 0.75 (both halves of dev alike). Within one document the order does not change.
+        A chunk's score is its cosine similarity plus, when ``query`` is given, its BM25 scores (chunk
+        text; the words naming its document) weighted by ``fusion``. The candidates are the best by
+        each measure; every one is then scored by both. Ranking further chunks of a listed document
+        lower keeps the pages of one filing from crowding the one holding the answer off the list.
         """
-        rows = self.rows_of(doc_prefix) if doc_prefix else (0, len(self.chunks))
-        if rows[0] >= rows[1]:
+        rows = self.rows_for(where) if where else None
+        if rows is not None and not len(rows):
             return []
-        candidates_wanted = max(k, k * _CANDIDATES_PER_RESULT)
-        if doc_prefix and rows[1] - rows[0] <= EXACT_SEARCH_LIMIT:
-            # A few documents: exact search over their vectors, so the list is always full.
-            scores, found = exact_search(self.data.chunk_vectors, query_vector, candidates_wanted, rows)
-        else:
-            scores, found = self.store.search(query_vector, candidates_wanted, rows if doc_prefix else None)
-        candidates = [(float(score), int(row)) for score, row in zip(scores[0], found[0]) if row >= 0]
+        wanted = max(k, k * _CANDIDATES_PER_RESULT)
+        candidates = self._dense_candidates(query_vector, wanted, rows)
+        lexical = self._lexical_scores(query, rows) if query and self.fusion.lexical else None
+        if lexical is not None:
+            candidates = np.union1d(candidates, _best_rows(lexical, wanted, rows))
+        scores = self.data.chunk_vectors[candidates] @ query_vector
+        if lexical is not None:
+            scores = scores + lexical[candidates]
+        pool = [(float(score), int(row)) for score, row in zip(scores, candidates)]
         chosen: list[Hit] = []
         picked: Counter[str] = Counter()
-        while candidates and len(chosen) < k:
-            best = max(candidates, key=lambda c: c[0] - REPEAT_PENALTY * picked[self.chunks[c[1]].doc_id])
-            candidates.remove(best)
+        while pool and len(chosen) < k:
+            best = max(pool, key=lambda c: c[0] - REPEAT_PENALTY * picked[self.chunks[c[1]].doc_id])
+            pool.remove(best)
             chunk = self.chunks[best[1]]
             picked[chunk.doc_id] += 1
             chosen.append(Hit(chunk, self.titles.get(chunk.doc_id, ""), best[0]))
         return chosen
 
-    def rows_of(self, doc_prefix: str) -> tuple[int, int]:
-        """The chunk rows ``[start, end)`` of the documents whose id starts with ``doc_prefix``: documents
-        are stored in id order, so they are one range."""
-        return (
-            bisect.bisect_left(self._chunk_doc_ids, doc_prefix),
-            bisect.bisect_left(self._chunk_doc_ids, doc_prefix + "\U0010ffff"),
-        )
+    def rows_for(self, where: DocumentFilter) -> np.ndarray:
+        """The chunk rows, ascending, of the documents ``where`` admits."""
+        admitted = np.array([where.matches(d) for d in self.data.documents], dtype=bool)
+        return np.flatnonzero(admitted[self._chunk_documents]) if len(admitted) else np.zeros(0, np.int64)
+
+    def _dense_candidates(self, query_vector: np.ndarray, wanted: int, rows: np.ndarray | None) -> np.ndarray:
+        if rows is not None and len(rows) <= EXACT_SEARCH_LIMIT:
+            # A few documents: exact search over their vectors, so the list is always full.
+            return exact_search(self.data.chunk_vectors, query_vector, wanted, rows)
+        _, found = self.store.search(query_vector, wanted, rows)
+        return found[0][found[0] >= 0].astype(np.int64)
+
+    def _lexical_scores(self, query: str, rows: np.ndarray | None) -> np.ndarray | None:
+        """Each chunk's weighted lexical score, or None without a lexical index (an empty corpus)."""
+        if self.lexical is None:
+            return None
+        text = self.lexical.text_scores(query)
+        names = self.lexical.name_scores(query)[self._chunk_documents]
+        return self.fusion.text_weight * _scaled(text, rows) + self.fusion.name_weight * _scaled(names, rows)
 
     def missing_facts(self, text: str, chunk: ChunkRecord, first_word: bool = False) -> tuple[list[str], list[str]]:
         """(numbers, names) that ``text`` states and ``chunk`` does not: a passage about Google does not
@@ -126,13 +149,25 @@ class SearchIndex:
         return self.sentences[chunk.first_sentence : chunk.end_sentence]
 
 
-def exact_search(
-    vectors: np.ndarray, query_vector: np.ndarray, k: int, rows: tuple[int, int]
-) -> tuple[np.ndarray, np.ndarray]:
-    """The ``k`` best of ``vectors[start:end]`` by inner product, shaped like FAISS's answer."""
-    scores = vectors[rows[0] : rows[1]] @ query_vector
-    best = np.argsort(-scores, kind="stable")[:k]
-    return scores[best][None, :], (best + rows[0])[None, :]
+def exact_search(vectors: np.ndarray, query_vector: np.ndarray, k: int, rows: np.ndarray) -> np.ndarray:
+    """The rows of the ``k`` best of ``vectors[rows]`` by inner product, best first."""
+    scores = vectors[rows] @ query_vector
+    return rows[np.argsort(-scores, kind="stable")[:k]]
+
+
+def _scaled(scores: np.ndarray, rows: np.ndarray | None) -> np.ndarray:
+    """``scores`` divided by their best among ``rows`` (all when None), so the best is 1."""
+    best = float(scores.max() if rows is None else scores[rows].max())
+    return scores / best if best > 0 else np.zeros_like(scores)
+
+
+def _best_rows(scores: np.ndarray, count: int, rows: np.ndarray | None) -> np.ndarray:
+    """Up to ``count`` rows (among ``rows``) with the highest positive ``scores``, in no order."""
+    among = np.arange(len(scores)) if rows is None else rows
+    positive = among[scores[among] > 0]
+    if len(positive) <= count:
+        return positive
+    return positive[np.argpartition(-scores[positive], count)[:count]]
 
 
 def _same_word(a: str, b: str) -> bool:

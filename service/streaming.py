@@ -61,7 +61,7 @@ def dump(models: list[Source] | list[CitationOut]) -> str:
 
 
 async def ask_events(qa: QuestionAnswering, body: AskRequest) -> AsyncGenerator[str, None]:
-    retrieval = await qa.retrieve_async(body.question, body.top_k, body.history, body.doc_prefix)
+    retrieval = await qa.retrieve_async(body.question, body.top_k, body.history, body.where)
     yield sse(dump([Source.of(hit) for hit in retrieval.hits]), "sources")
     answer: Answer | None = None
     async for piece, answer in answer_deltas(qa, retrieval, body.mode):

@@ -150,3 +150,58 @@ def test_an_index_built_with_another_model_is_refused(seed_index: Path, embedder
     same = Embedder(str(tmp_path / "copy-model"))
     same.warm_up()
     assert SearchIndex.open(seed_index, same).size > 0
+
+
+def test_the_lexical_index_is_written_beside_faiss_and_follows_incremental_builds(
+    corpus: Path, tmp_path: Path, embedder: Embedder
+) -> None:
+    index_dir = tmp_path / "index"
+    Indexer(embedder, progress=False).run(corpus, index_dir)
+    assert (index_dir / "lexical" / "text").is_dir() and (index_dir / "lexical" / "names").is_dir()
+    data = read_index(index_dir)
+    assert data.lexical is not None and data.lexical.sizes == (len(data.chunks), len(data.documents))
+
+    def best_by_words(question: str) -> str | None:
+        index = SearchIndex(read_index(index_dir))
+        assert index.lexical is not None
+        scores = index.lexical.text_scores(question)
+        return index.chunks[int(scores.argmax())].doc_id if scores.max() > 0 else None
+
+    assert best_by_words("memory prices quarter") == "chips.md"
+    (corpus / "chips.md").unlink()
+    (corpus / "zinc.txt").write_text("Zinc smelters cut output in Yunnan [3].\n", encoding="utf-8")
+    report = Indexer(embedder, progress=False).run(corpus, index_dir)
+    assert report.embedded_documents == ["zinc.txt"] and report.reused_documents == [SEED_DOC]
+    data = read_index(index_dir)
+    assert data.lexical is not None and data.lexical.sizes == (len(data.chunks), len(data.documents))
+    assert best_by_words("zinc smelters Yunnan") == "zinc.txt"
+    assert best_by_words("memory prices quarter") != "chips.md"
+
+
+def test_a_changed_sidecar_re_embeds_only_the_documents_it_changes(
+    corpus: Path, tmp_path: Path, embedder: Embedder
+) -> None:
+    index_dir = tmp_path / "index"
+    Indexer(embedder, progress=False).run(corpus, index_dir)
+    (corpus / "metadata.jsonl").write_text(
+        json.dumps({"doc_id": "chips.md", "company": "Hynix", "period": "2024Q3", "title": "Hynix memory outlook"})
+        + "\n",
+        encoding="utf-8",
+    )
+    report = Indexer(embedder, progress=False).run(corpus, index_dir)
+    assert report.embedded_documents == ["chips.md"] and report.reused_documents == [SEED_DOC]
+    chips = next(d for d in read_index(index_dir).documents if d.doc_id == "chips.md")
+    assert (chips.company, chips.period, chips.title) == ("Hynix", "2024Q3", "Hynix memory outlook")
+    (corpus / "metadata.jsonl").unlink()
+    report = Indexer(embedder, progress=False).run(corpus, index_dir)
+    assert report.embedded_documents == ["chips.md"]
+    chips = next(d for d in read_index(index_dir).documents if d.doc_id == "chips.md")
+    assert (chips.company, chips.period, chips.title) == ("", "", "Chip Outlook")
+
+
+def test_a_missing_lexical_index_is_reported_as_damage(corpus: Path, tmp_path: Path, embedder: Embedder) -> None:
+    index_dir = tmp_path / "index"
+    Indexer(embedder, progress=False).run(corpus, index_dir)
+    shutil.rmtree(index_dir.resolve() / "lexical" / "names")
+    with pytest.raises(IndexUnavailable, match="damaged"):
+        read_index(index_dir)

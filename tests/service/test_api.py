@@ -113,3 +113,66 @@ def test_doc_prefix_filters_search_and_ask(client: TestClient) -> None:
     nothing = client.post("/ask", json={"question": "How much did Meta pay for its stake in Scale AI?", "doc_prefix": "other/"})
     assert nothing.status_code == 200 and nothing.json()["abstained"] is True and nothing.json()["sources"] == []
     assert client.post("/ask", json={"question": "Who?", "doc_prefix": ""}).status_code == 422
+
+
+@pytest.fixture(scope="module")
+def filings_client(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[TestClient]:
+    """Three reports on one topic, their company and year in the file names."""
+    from indexer.build import Indexer
+
+    folder = tmp_path_factory.mktemp("filings")
+    corpus = folder / "corpus"
+    corpus.mkdir()
+    reports = {
+        "acme_2023_annual.txt": "Revenue grew 4% as demand for cloud storage rose [1].",
+        "acme_2024_annual.txt": "Revenue grew 9% as demand for cloud storage rose [2].",
+        "globex_2024_annual.txt": "Revenue grew 6% as demand for cloud storage rose [3].",
+    }
+    for name, text in reports.items():
+        (corpus / name).write_text(text, encoding="utf-8")
+    Indexer(embedder, progress=False).run(corpus, folder / "index")
+    pipeline = QuestionAnswering(Settings(index_dir=folder / "index"), embedder=embedder)
+    pipeline.warm_up()
+    with TestClient(create_app(pipeline.settings, pipeline)) as test_client:
+        yield test_client
+
+
+def test_company_and_period_filter_search_ask_and_stream(filings_client: TestClient) -> None:
+    def searched(**filters: str) -> set[str]:
+        response = filings_client.get("/search", params={"q": "How did revenue grow?", **filters})
+        assert response.status_code == 200
+        return {r["doc_id"] for r in response.json()["results"]}
+
+    assert searched(company="Acme") == {"acme_2023_annual.txt", "acme_2024_annual.txt"}
+    assert searched(period="FY2024") == {"acme_2024_annual.txt", "globex_2024_annual.txt"}
+    assert searched(company="acme", period="2024") == {"acme_2024_annual.txt"}
+    assert searched(company="Initech") == set()
+
+    body = {"question": "Revenue grew by how much as demand for cloud storage rose?", "company": "GLOBEX"}
+    answer = filings_client.post("/ask", json=body).json()
+    assert {s["doc_id"] for s in answer["sources"]} == {"globex_2024_annual.txt"}
+    assert answer["answer"].endswith("[3].")
+    streamed = filings_client.post("/ask/stream", json={**body, "company": "acme", "period": "2023"})
+    assert streamed.status_code == 200
+    assert "acme_2023_annual.txt" in streamed.text and "_2024_" not in streamed.text
+
+
+@pytest.mark.parametrize(
+    ("filters", "needle"),
+    [
+        ({"period": "next year"}, "must be a year"),
+        ({"period": "2023Q7"}, "must be a year"),
+        ({"company": "--"}, "letter or digit"),
+        ({"company": ""}, "at least 1 character"),
+        ({"company": "x" * 201}, "at most 200 characters"),
+    ],
+)
+def test_bad_company_or_period_gets_422_everywhere(client: TestClient, filters: dict[str, str], needle: str) -> None:
+    responses = [
+        client.get("/search", params={"q": "Scale AI", **filters}),
+        client.post("/ask", json={"question": "Who?", **filters}),
+        client.post("/ask/stream", json={"question": "Who?", **filters}),
+    ]
+    for response in responses:
+        assert response.status_code == 422
+        assert needle in str(response.json()["detail"])

@@ -33,3 +33,13 @@ def test_bad_options_are_refused(tmp_path: Path) -> None:
     assert run_citeqa("ask", "  ", "--index-dir", str(tmp_path)).returncode == 2
     result = run_citeqa("index", str(tmp_path / "missing-corpus"), "--index-dir", str(tmp_path / "i"))
     assert result.returncode == 2 and "does not exist" in result.stderr
+
+
+def test_ask_filters_by_company_and_period(seed_index: Path) -> None:
+    question = "How much did Meta pay for its stake in Scale AI?"
+    # The seed report's file name names no company or period, so a filter on either leaves nothing.
+    result = run_citeqa("ask", question, "--json", "--period", "2025", "--index-dir", str(seed_index))
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["sources"] == []
+    bad = run_citeqa("ask", question, "--period", "soon", "--index-dir", str(seed_index))
+    assert bad.returncode == 2 and "period" in bad.stderr and "must be a year" in bad.stderr

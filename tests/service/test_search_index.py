@@ -4,6 +4,8 @@ from pathlib import Path
 
 from indexer.build import Indexer
 from indexer.embedder import Embedder
+from service.filters import DocumentFilter
+from service.fusion import Fusion
 from service.search_index import SearchIndex
 
 
@@ -40,6 +42,49 @@ def test_a_document_prefix_limits_search_to_those_documents(tmp_path: Path, embe
     index = SearchIndex.open(tmp_path / "index", embedder)
     query = embedder.embed_query("How did Acme's cloud revenue change?")
     assert {h.chunk.doc_id for h in index.search(query, 5)} == {"2023/acme.txt", "2024/acme.txt", "2024/globex.txt"}
-    assert [h.chunk.doc_id for h in index.search(query, 5, "2023/")] == ["2023/acme.txt"]
-    assert {h.chunk.doc_id for h in index.search(query, 5, "2024/")} == {"2024/acme.txt", "2024/globex.txt"}
-    assert index.search(query, 5, "2025/") == []
+    assert [h.chunk.doc_id for h in index.search(query, 5, DocumentFilter("2023/"))] == ["2023/acme.txt"]
+    assert {h.chunk.doc_id for h in index.search(query, 5, DocumentFilter("2024/"))} == {"2024/acme.txt", "2024/globex.txt"}
+    assert index.search(query, 5, DocumentFilter("2025/")) == []
+
+
+# Annual reports on one topic in the same words, told apart only by company and year: the text never
+# names them, as in filings where the company is "we" and the year is in the file name.
+SAME_TOPIC = {
+    f"{company}_{year}_annual.txt": f"Revenue grew {growth}% as demand for cloud storage rose [1]."
+    for company, year, growth in (("acme", 2023, 4), ("acme", 2024, 9), ("globex", 2024, 6), ("initech", 2024, 2))
+}
+QUESTION = "How did demand for cloud storage change Acme's revenue in FY24?"
+
+
+def same_topic_index(tmp_path: Path, embedder: Embedder) -> Path:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for name, text in SAME_TOPIC.items():
+        (corpus / name).write_text(text, encoding="utf-8")
+    Indexer(embedder, progress=False).run(corpus, tmp_path / "index")
+    return tmp_path / "index"
+
+
+def test_a_question_naming_company_and_year_reaches_that_document(tmp_path: Path, embedder: Embedder) -> None:
+    index_dir = same_topic_index(tmp_path, embedder)
+    query = embedder.embed_query(QUESTION)
+
+    fused = [h.chunk.doc_id for h in SearchIndex.open(index_dir, embedder).search(query, 4, query=QUESTION)]
+    assert fused[:2] == ["acme_2024_annual.txt", "acme_2023_annual.txt"]
+    # Dense similarity alone ranks the other year's report first: the lexical side decides.
+    dense = SearchIndex.open(index_dir, embedder, Fusion(0.0, 0.0)).search(query, 4, query=QUESTION)
+    assert dense[0].chunk.doc_id == "acme_2023_annual.txt"
+
+
+def test_company_and_period_filters_keep_only_matching_documents(tmp_path: Path, embedder: Embedder) -> None:
+    index = SearchIndex.open(same_topic_index(tmp_path, embedder), embedder)
+    query = embedder.embed_query("cloud storage revenue")
+
+    def found(where: DocumentFilter) -> set[str]:
+        return {h.chunk.doc_id for h in index.search(query, 5, where, "cloud storage revenue")}
+
+    assert found(DocumentFilter(company="ACME")) == {"acme_2023_annual.txt", "acme_2024_annual.txt"}
+    assert found(DocumentFilter(period="FY2024")) == {"acme_2024_annual.txt", "globex_2024_annual.txt", "initech_2024_annual.txt"}
+    assert found(DocumentFilter(company="acme", period="2024")) == {"acme_2024_annual.txt"}
+    assert found(DocumentFilter(doc_prefix="globex", period="2023")) == set()
+    assert found(DocumentFilter(company="Umbrella")) == set()

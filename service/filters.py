@@ -1,0 +1,56 @@
+"""Which documents a question may be answered from: by path prefix, company and period."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from indexer.index_files import DocumentRecord
+from indexer.metadata import company_key, period_key
+
+DOC_PREFIX = "search only documents whose doc_id (path in the corpus) starts with this, e.g. 'filings/2024/'"
+COMPANY = "search only documents of this company, compared without case, spaces or punctuation ('Best Buy' = 'BESTBUY')"
+PERIOD = "search only documents of this period or one within it: '2023' takes 2023, 2023Q2, 2023H1; also 'FY2023', '2023Q2'"
+MAX_DOC_PREFIX = 1000
+MAX_COMPANY = 200
+MAX_PERIOD = 20
+
+
+@dataclass(frozen=True)
+class DocumentFilter:
+    """Empty fields do not filter; a document must match every field given."""
+
+    doc_prefix: str | None = None
+    company: str | None = None
+    period: str | None = None
+
+    def __post_init__(self) -> None:
+        """Check the fields and keep the period in its stored spelling; ``ValueError`` on bad ones."""
+        if self.company:
+            checked_company(self.company)
+        if self.period:
+            object.__setattr__(self, "period", checked_period(self.period))
+
+    def __bool__(self) -> bool:
+        return bool(self.doc_prefix or self.company or self.period)
+
+    def matches(self, document: DocumentRecord) -> bool:
+        return (
+            (not self.doc_prefix or document.doc_id.startswith(self.doc_prefix))
+            and (not self.company or company_key(document.company) == company_key(self.company))
+            and (not self.period or document.period.startswith(self.period))
+        )
+
+
+def checked_company(value: str) -> str:
+    """``value`` when it can name a company (it holds a letter or digit); ``ValueError`` otherwise."""
+    if not company_key(value):
+        raise ValueError("must contain a letter or digit")
+    return value
+
+
+def checked_period(value: str) -> str:
+    """``value`` in the one spelling periods are stored in; ``ValueError`` saying what is accepted."""
+    period = period_key(value)
+    if period is None:
+        raise ValueError("must be a year with an optional quarter or half: 2023, FY2023, 2023Q2, 2023H1")
+    return period
