@@ -204,11 +204,11 @@ def _precision(precision: Results) -> list[str]:
                 name,
                 figures["one_question_p50_ms"],
                 figures["batch_16_p50_ms"],
-                seed["accuracy"],
-                seed["hit@1"],
-                seed["unsupported_marker_rate"],
-                finance["hit@1"] if finance else "n/a",
-                finance["mrr"] if finance else "n/a",
+                f"{seed['accuracy']:.3f}",
+                f"{seed['hit@1']:.3f}",
+                f"{seed['unsupported_marker_rate']:.3f}",
+                f"{finance['hit@1']:.3f}" if finance else "n/a",
+                f"{finance['mrr']:.3f}" if finance else "n/a",
             ]
         )
     return [
