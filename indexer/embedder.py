@@ -175,13 +175,23 @@ class Embedder:
         with self._waiting_lock:
             batch, self._waiting = self._waiting, []
         try:
-            vectors = self._embed_queries([text for text, _ in batch])
+            vectors = list(self._embed_queries([text for text, _ in batch]))
         except BaseException as error:  # every waiting request must hear of it, not hang
-            for _, future in batch:
-                future.set_exception(error)
+            if len(batch) == 1:
+                batch[0][1].set_exception(error)
+                return
+            # A text the model cannot take must fail its own request only, not those that came with it.
+            for text, future in batch:
+                self._embed_alone(text, future)
             return
         for (_, future), vector in zip(batch, vectors):
             future.set_result(vector)
+
+    def _embed_alone(self, text: str, future: Future[np.ndarray]) -> None:
+        try:
+            future.set_result(self._embed_queries([text])[0])
+        except BaseException as error:
+            future.set_exception(error)
 
     def _embed_queries(self, texts: list[str]) -> np.ndarray:
         return self._encoder.encode("query", texts)

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from typing import Annotated
 
 from fastapi import FastAPI, Query
+from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 
@@ -19,7 +20,7 @@ from service.access import API_KEY_HEADER, SITE_KEY_HEADER, Access
 from service.body_limit import BodyLimit
 from service.config import Settings
 from service.deps import GUARDED, GUARDED_JSON, QADep, ReadyQADep, require_mode
-from service.errors import documented, internal_error, model_unavailable
+from service.errors import documented, internal_error, invalid_request, model_unavailable
 from service.filters import COMPANY, DOC_PREFIX, MAX_DOC_PREFIX, PERIOD, DocumentFilter
 from service.metrics import Metrics
 from service.qa import QuestionAnswering
@@ -73,6 +74,7 @@ def create_app(settings: Settings | None = None, qa: QuestionAnswering | None = 
     app.add_middleware(RequestLog, metrics=app.state.metrics)
     app.add_exception_handler(Exception, internal_error)
     app.add_exception_handler(ModelProcessError, model_unavailable)
+    app.add_exception_handler(RequestValidationError, invalid_request)
     question_errors = documented(400, 401, 413, 415, 422, 429, 503)
     app.include_router(streaming.router, dependencies=GUARDED_JSON, responses=question_errors)
     app.include_router(openai_chat.router, dependencies=GUARDED_JSON, responses=question_errors)

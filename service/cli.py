@@ -33,7 +33,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = Settings(**overrides)
     except ValidationError as error:
-        parser.error(str(error))
+        problems = "; ".join(
+            f"{'.'.join(map(str, problem['loc']))} (CITEQA_{str(problem['loc'][0]).upper()}): {problem['msg']}"
+            for problem in error.errors()
+        )
+        print(f"citeqa: {problems}", file=sys.stderr)
+        return 2
     try:
         return int(args.run(settings, args))
     except (IndexUnavailable, IndexLocked, ModeUnavailable, FileNotFoundError, ValueError, RuntimeError) as error:

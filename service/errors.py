@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 
 from fastapi import Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from service.schemas import ErrorBody
@@ -42,3 +44,20 @@ async def model_unavailable(request: Request, error: Exception) -> JSONResponse:
     is the right answer, not a 500."""
     logger.error("model process failed during %s %s: %s", request.method, request.url.path, error)
     return JSONResponse({"detail": str(error)}, status_code=503, headers={"Retry-After": "5"})
+
+
+async def invalid_request(request: Request, error: Exception) -> JSONResponse:
+    """FastAPI's 422, whose body echoes the input: a lone surrogate in it (valid in JSON, not in UTF-8)
+    is replaced, so that the answer can be sent at all."""
+    assert isinstance(error, RequestValidationError)
+    return JSONResponse({"detail": _encodable(jsonable_encoder(error.errors()))}, status_code=422)
+
+
+def _encodable(value: object) -> object:
+    if isinstance(value, str):
+        return value.encode("utf-8", "replace").decode("utf-8")
+    if isinstance(value, list):
+        return [_encodable(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _encodable(item) for key, item in value.items()}
+    return value

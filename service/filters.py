@@ -33,6 +33,12 @@ class DocumentFilter:
     def __bool__(self) -> bool:
         return bool(self.doc_prefix or self.company or self.period)
 
+    @property
+    def described(self) -> str:
+        """``company=Acme Corp, period=2022``: the fields given, as a user wrote them."""
+        fields = (("doc_prefix", self.doc_prefix), ("company", self.company), ("period", self.period))
+        return ", ".join(f"{name}={value}" for name, value in fields if value)
+
     def matches(self, document: DocumentRecord) -> bool:
         return (
             (not self.doc_prefix or document.doc_id.startswith(self.doc_prefix))

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, model_
 from service.answerer import Answer
 from service.deps import ReadyQADep
 from service.qa import QuestionAnswering
-from service.schemas import MAX_HISTORY, MAX_QUESTION_CHARS, CitationOut, Source, trimmed
+from service.schemas import MAX_HISTORY, MAX_QUESTION_CHARS, CitationOut, Source, Text, trimmed
 from service.streaming import answer_deltas, event_stream, sse
 
 router = APIRouter(prefix="/v1")
@@ -28,14 +28,14 @@ router = APIRouter(prefix="/v1")
 
 class TextPart(BaseModel):
     type: Literal["text"]
-    text: StrictStr
+    text: Text
 
 
 class ChatMessage(BaseModel):
     model_config = ConfigDict(extra="ignore")  # e.g. "name"
 
     role: Literal["system", "user", "assistant"]
-    content: StrictStr | list[TextPart]
+    content: Text | list[TextPart]
 
     @property
     def text(self) -> str:

@@ -6,7 +6,7 @@ import asyncio
 import threading
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -33,6 +33,7 @@ class Retrieval:
     vector: np.ndarray
     hits: list[Hit]
     index: SearchIndex  # the one the hits are from: a reload in between must not mix two indexes
+    where: DocumentFilter | None = None
 
 
 class NotReady(Exception):
@@ -155,7 +156,7 @@ class QuestionAnswering:
         read = resolve(question, history)
         vector = await self.embedder.embed_query_async(read)
         index = self.index
-        return Retrieval(read, vector, index.search(vector, top_k or self.settings.top_k, where, read), index)
+        return Retrieval(read, vector, index.search(vector, top_k or self.settings.top_k, where, read), index, where)
 
     def answer(self, retrieval: Retrieval, mode: Mode | None = None) -> Answer:
         *_, answer = self.answer_stream(retrieval, mode)
@@ -166,6 +167,8 @@ class QuestionAnswering:
         """Generated answers' sentences as each is checked, then the final ``Answer`` (the only item
         for extractive answers)."""
         extractive = self.answerer.run(retrieval.question, retrieval.vector, retrieval.hits, retrieval.index)
+        if not retrieval.hits and retrieval.where:
+            extractive = replace(extractive, note=f"no document matches the filters ({retrieval.where.described})")
         final: str | Answer = extractive
         if self._generated_wanted(mode):
             assert self.generator is not None

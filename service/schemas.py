@@ -25,8 +25,21 @@ MAX_TOP_K = 20
 MAX_HISTORY = 5
 
 
+def unicode_text(text: str) -> str:
+    """JSON may carry lone surrogates (``"\\ud800"``), which no tokenizer can read: refused here, as bad
+    input, rather than failing the model on them."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise ValueError(f"must be valid Unicode text: character {error.start} is a lone surrogate") from None
+    return text
+
+
+Text = Annotated[StrictStr, AfterValidator(unicode_text)]
+
+
 def trimmed(text: str) -> str:
-    text = text.strip()
+    text = unicode_text(text).strip()
     if not text:
         raise ValueError("must not be empty or only whitespace")
     if len(text) > MAX_QUESTION_CHARS:

@@ -38,6 +38,23 @@ def test_a_server_that_requires_a_key_is_evaluated_with_the_key_from_the_environ
     assert "questions passed" in accepted.stdout
 
 
+def test_waits_for_a_rate_limit_are_not_counted_as_latency(seed_index: Path, tmp_path: Path) -> None:
+    gold = tmp_path / "gold.jsonl"
+    gold.write_text(
+        "".join(json.dumps({"id": f"r{i}", "question": q, "answerable": True}) + "\n" for i, q in enumerate(RATE_QUESTIONS))
+    )
+    # One request a second, no burst: each question after the first waits for a 429's Retry-After (1 s).
+    with serving(seed_index, env={"CITEQA_RATE_LIMIT": "1/second", "CITEQA_RATE_BURST": "1"}) as url:
+        result = run_citeqa("eval", str(gold), "--url", url, "--quiet", "--report", str(tmp_path / "r"))
+    assert result.returncode == 0, result.stderr
+    assert "rate-limits this client" in result.stderr
+    metrics = json.loads((tmp_path / "r" / "eval.json").read_text())["metrics"]
+    assert metrics["latency_p95_ms"] < 900
+
+
+RATE_QUESTIONS = ["How much did Meta pay?", "Who founded Scale AI?", "Which regulators may review the deal?"]
+
+
 def test_html_report_lists_every_question_escaped(seed_index: Path, tmp_path: Path) -> None:
     gold = tmp_path / "gold.jsonl"
     gold.write_text(

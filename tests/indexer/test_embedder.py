@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -62,6 +63,22 @@ def test_a_failing_batch_fails_every_waiting_question(embedder: Embedder) -> Non
     with ThreadPoolExecutor(4) as pool:
         outcomes = list(pool.map(_outcome, [broken] * 8, QUESTIONS[:8]))
     assert outcomes == ["RuntimeError"] * 8
+
+
+def test_a_text_the_model_cannot_take_fails_only_its_own_question(embedder: Embedder) -> None:
+    picky = Embedder(query_cache=0)
+
+    def refuses_bad(texts: list[str]) -> np.ndarray:
+        time.sleep(0.05)  # slow enough that the questions asked meanwhile wait together in one batch
+        if any("BAD" in text for text in texts):
+            raise RuntimeError("model failed")
+        return embedder._embed_queries(texts)
+
+    picky._embed_queries = refuses_bad  # type: ignore[method-assign]
+    questions = QUESTIONS[:7] + ["BAD question"]
+    with ThreadPoolExecutor(8) as pool:
+        outcomes = list(pool.map(_outcome, [picky] * 8, questions))
+    assert outcomes == ["ok"] * 7 + ["RuntimeError"]
 
 
 def _fail(texts: list[str]) -> np.ndarray:

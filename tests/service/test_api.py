@@ -155,6 +155,10 @@ def test_company_and_period_filter_search_ask_and_stream(filings_client: TestCli
     streamed = filings_client.post("/ask/stream", json={**body, "company": "acme", "period": "2023"})
     assert streamed.status_code == 200
     assert "acme_2023_annual.txt" in streamed.text and "_2024_" not in streamed.text
+    # A filter no document matches says so, rather than leaving a bare abstention.
+    nothing = filings_client.post("/ask", json={**body, "company": "Initech"}).json()
+    assert nothing["abstained"] and nothing["sources"] == []
+    assert nothing["note"] == "no document matches the filters (company=Initech)"
 
 
 @pytest.mark.parametrize(
@@ -176,3 +180,21 @@ def test_bad_company_or_period_gets_422_everywhere(client: TestClient, filters: 
     for response in responses:
         assert response.status_code == 422
         assert needle in str(response.json()["detail"])
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/ask", '{"question": "How much did Meta pay \\ud800?"}'),
+        ("/ask", '{"question": "Who will lead it?", "history": ["Meta \\udfff"]}'),
+        ("/ask", '{"question": "How much did Meta pay?", "company": "Me\\ud800ta"}'),
+        ("/ask/stream", '{"question": "How much did Meta pay \\ud800?"}'),
+        ("/v1/chat/completions", '{"messages": [{"role": "user", "content": "How much \\ud800?"}]}'),
+        ("/v1/chat/completions", '{"messages": [{"role": "system", "content": "\\ud800"}, {"role": "user", "content": "Hi"}]}'),
+    ],
+)
+def test_a_lone_surrogate_is_refused_as_bad_input_on_every_route(client: TestClient, path: str, body: str) -> None:
+    # Valid JSON, but not text a tokenizer can read, nor text a UTF-8 answer can echo.
+    response = client.post(path, content=body.encode(), headers={"Content-Type": "application/json"})
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"]

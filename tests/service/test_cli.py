@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from tests.conftest import run_citeqa
@@ -34,6 +35,15 @@ def test_bad_options_are_refused(tmp_path: Path) -> None:
     result = run_citeqa("index", str(tmp_path / "missing-corpus"), "--index-dir", str(tmp_path / "i"))
     assert result.returncode == 2 and "does not exist" in result.stderr
 
+
+def test_a_setting_out_of_range_is_one_line_naming_the_setting(tmp_path: Path) -> None:
+
+    result = run_citeqa("ask", "Anything?", "--top-k", "50", "--index-dir", str(tmp_path))
+    assert result.returncode == 2
+    assert result.stderr.strip() == "citeqa: top_k (CITEQA_TOP_K): Input should be less than or equal to 20"
+    result = run_citeqa("ask", "Anything?", env={**os.environ, "CITEQA_PRECISION": "fp16"})
+    assert result.returncode == 2 and result.stderr.count("\n") == 1
+    assert result.stderr.startswith("citeqa: precision (CITEQA_PRECISION): Input should be")
 
 def test_ask_filters_by_company_and_period(seed_index: Path) -> None:
     question = "How much did Meta pay for its stake in Scale AI?"
