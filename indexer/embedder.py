@@ -95,10 +95,8 @@ class Embedder:
     ) -> None:
         self.model_name, source = resolve_model(model)
         self.precision = resolve_precision(precision)
-        self.threads = threads
         self.batch_size = batch_size
         self.batch_queries = batch_queries
-        self.own_process = own_process
         encoder = Encoder(source, self.precision, threads, device, batch_size)
         self._encoder: Encoder | EncoderProcess = EncoderProcess(encoder) if own_process else encoder
         self._info: ModelInfo | None = None
