@@ -137,7 +137,7 @@ class EncoderProcess:
         connection.send(self._encoder)
         status, value = self._receive(connection, process)
         if status != "ready":
-            process.wait(timeout=10)
+            _end(connection, process)
             raise ValueError(value)
         self._connection, self._process = connection, process
         return value  # type: ignore[return-value]
@@ -145,12 +145,13 @@ class EncoderProcess:
     def encode(self, kind: Kind, texts: list[str], progress: bool = False) -> np.ndarray:
         with self._lock:
             if self._connection is None or self._process is None or self._process.poll() is not None:
+                self._close_unlocked()
                 self._start()
             assert self._connection is not None and self._process is not None
             try:
                 self._connection.send((kind, texts))
             except OSError:
-                self._connection = None
+                self._close_unlocked()
                 raise ModelProcessError("the model process has stopped; it is started again on the next request") from None
             status, value = self._receive(self._connection, self._process)
         if status != "ok":
@@ -161,11 +162,9 @@ class EncoderProcess:
         try:
             reply: tuple[str, object] = connection.recv()
         except (EOFError, OSError):
-            self._connection = None
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
+            _end(connection, process)
+            if connection is self._connection:
+                self._connection = self._process = None
             raise ModelProcessError(
                 f"the model process stopped (exit code {process.returncode}); it is started again on the next request"
             ) from None
@@ -173,16 +172,23 @@ class EncoderProcess:
 
     def close(self) -> None:
         with self._lock:
-            if self._connection is not None:
-                self._connection.close()  # the child sees the end of its input and exits
-                self._connection = None
-            if self._process is not None:
-                try:
-                    self._process.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    self._process.kill()
-                    self._process.wait()
-                self._process = None
+            self._close_unlocked()
+
+    def _close_unlocked(self) -> None:
+        if self._connection is not None and self._process is not None:
+            _end(self._connection, self._process)
+        self._connection = self._process = None
+
+
+def _end(connection: Connection, process: subprocess.Popen[bytes]) -> None:
+    """Close the pipe (the child sees the end of its input and exits) and wait for the child, killing it
+    when it does not go: no socket or zombie is left behind by a child that stopped or is replaced."""
+    connection.close()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def _serve(connection: Connection) -> None:
