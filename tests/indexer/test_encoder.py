@@ -95,3 +95,49 @@ def test_a_request_caught_by_a_dying_model_gets_503_and_the_next_one_an_answer(s
             assert again.status_code == 200 and "[1][6]" in again.json()["answer"]
     finally:
         qa.embedder.close()
+
+
+PASSAGES = [
+    "Meta paid $14.8 billion [1][6].",
+    "Regulators may review the deal [4]. " * 40,  # past the model's 256 tokens: truncated alike
+    "Scale AI's founder will lead Meta's new superintelligence lab, according to people familiar [2][7].",
+]
+
+
+def library_vectors(embedder: Embedder, kind: str, texts: list[str]) -> np.ndarray:
+    encode = embedder.model.encode_query if kind == "query" else embedder.model.encode_document
+    return encode(texts, normalize_embeddings=True, convert_to_numpy=True).astype(np.float32)
+
+
+def test_the_traced_model_gives_the_librarys_vectors(embedder: Embedder) -> None:
+    assert embedder.info.traced
+    questions = np.stack([embedder.embed_query(text) for text in PASSAGES])
+    for kind, ours in (("document", embedder.embed_documents(PASSAGES)), ("query", questions)):
+        theirs = library_vectors(embedder, kind, PASSAGES)
+        assert ours.dtype == np.float32 and ours.shape == theirs.shape == (3, 384)
+        assert np.all(np.sum(ours * theirs, axis=1) > 0.9999)
+
+
+def test_a_model_that_cannot_be_traced_runs_through_the_library(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import torch
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("no tracing here")
+
+    monkeypatch.setattr(torch.jit, "trace", refuse)
+    untraced = Embedder(query_cache=0)
+    untraced.warm_up()
+    assert not untraced.info.traced
+    assert "could not be traced (no tracing here)" in caplog.text
+    assert np.all(np.sum(untraced.embed_documents(PASSAGES) * library_vectors(untraced, "document", PASSAGES), axis=1) > 0.9999)
+
+
+def test_a_traced_model_that_disagrees_with_the_library_is_not_used(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr("indexer.encoder.TRACE_AGREEMENT", 1.5)  # no model agrees this well
+    untraced = Embedder(query_cache=0)
+    untraced.warm_up()
+    assert not untraced.info.traced and "disagrees" in caplog.text
