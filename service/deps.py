@@ -11,12 +11,14 @@ from service.qa import Mode, ModeUnavailable, NotReady, QuestionAnswering
 from service.search_index import SearchIndex
 
 
-def get_qa(request: Request) -> QuestionAnswering:
+async def get_qa(request: Request) -> QuestionAnswering:
+    """The pipeline (async, like every dependency here: a plain ``def`` would cost each request two
+    trips through the thread pool for an attribute read)."""
     qa: QuestionAnswering = request.app.state.qa
     return qa
 
 
-def get_ready_qa(qa: Annotated[QuestionAnswering, Depends(get_qa)]) -> QuestionAnswering:
+async def get_ready_qa(qa: Annotated[QuestionAnswering, Depends(get_qa)]) -> QuestionAnswering:
     """The pipeline, or 503 while the model and index are loading (or failed to load)."""
     try:
         _: SearchIndex = qa.index
@@ -34,8 +36,7 @@ AccessDep = Annotated[Access, Depends(get_access)]
 
 
 async def admit(request: Request, access: AccessDep) -> Client:
-    """The client of a question route: rate-limited, and with a key when keys are configured (async, as
-    these checks are too cheap for a trip through the thread pool)."""
+    """The client of a question route: rate-limited, and with a key when keys are configured."""
     return access.admit(request)
 
 
