@@ -21,6 +21,9 @@ if TYPE_CHECKING:
     from indexer.build import Indexer
     from indexer.embedder import Embedder
 
+# Measured under 16 clients: 458 answers/s at 5 ms, about 500 at 0.2 to 1 ms (eval/BENCHMARKS.md).
+GIL_SWITCH_SECONDS = 0.0005
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
@@ -176,6 +179,9 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     # Load before binding the port, so a missing or mismatched index stops here with its reason.
     qa.warm_up()
     reload_on_sighup(qa)
+    # The thread that hands batches to the model's process waits for the interpreter lock while the
+    # event loop holds it; at Python's 5 ms switch interval the model sat idle between batches.
+    sys.setswitchinterval(GIL_SWITCH_SECONDS)
     uvicorn.run(
         create_app(settings, qa),
         host=settings.host,
