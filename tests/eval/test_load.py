@@ -6,7 +6,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import ROOT
+from eval.load import Questions, run_phase
+from service.local_server import free_port
+from tests.conftest import ROOT, serving
 
 
 def test_a_short_load_run_fails_no_request_and_stays_within_its_bounds(seed_index: Path) -> None:
@@ -21,3 +23,17 @@ def test_a_short_load_run_fails_no_request_and_stays_within_its_bounds(seed_inde
     }
     assert summary["errors"] == "0"
     assert set(summary) == {"one client", "under load", "p95 ratio", "errors", "server RSS"}
+
+
+def test_the_load_clients_count_refusals_and_unreachable_servers_as_failures(seed_index: Path) -> None:
+    with serving(seed_index, env={"CITEQA_API_KEYS": "load-key"}) as url:
+        refused = run_phase(url, Questions(), clients=2, seconds=0.5)
+    assert refused.latencies == [] and set(refused.failures) == {"HTTP 401"} and refused.requests > 2
+    unreachable = run_phase(f"http://127.0.0.1:{free_port()}", Questions(), clients=2, seconds=0.2)
+    assert unreachable.latencies == [] and set(unreachable.failures) == {"ConnectionRefusedError"}
+
+
+def test_the_load_clients_time_every_answer(server: str) -> None:
+    phase = run_phase(server, Questions(), clients=3, seconds=0.5)
+    assert not phase.failures and len(phase.latencies) == phase.requests > 3
+    assert all(0 < seconds < 5 for seconds in phase.latencies)
