@@ -51,7 +51,7 @@ def _table(header: list[str], rows: list[list[object]]) -> list[str]:
 def _query(query: Results) -> list[str]:
     single = query["single_client"]
     names = {
-        "embed": "one bare query embedding (in-process, model on every core)",
+        "embed": "one bare query embedding (in-process, traced model on every core)",
         "embed_served": "one query embedding as the server runs the model (own process, half the cores)",
         "ask": "`POST /ask` over HTTP",
         "search": "`GET /search` over HTTP",
@@ -204,6 +204,8 @@ def _precision(precision: Results) -> list[str]:
                 name,
                 figures["one_question_p50_ms"],
                 figures["batch_16_p50_ms"],
+                figures.get("library_one_question_p50_ms", "n/a"),
+                figures.get("library_batch_16_p50_ms", "n/a"),
                 f"{seed['accuracy']:.3f}",
                 f"{seed['hit@1']:.3f}",
                 f"{seed['unsupported_marker_rate']:.3f}",
@@ -212,14 +214,17 @@ def _precision(precision: Results) -> list[str]:
             ]
         )
     return [
-        "The bare model (`encode_query`) at each precision, timed in turn, and the eval with indexes built and "
-        "served at each (seed gold set; FinanceBench dev page retrieval, k = 10):",
+        "The model at each precision, timed in turn, as citeqa runs it (traced, `Embedder.embed_queries`) and "
+        "through the library's `encode_query`; and the eval with indexes built and served at each (seed gold "
+        "set; FinanceBench dev page retrieval, k = 10):",
         "",
         *_table(
             [
                 "precision",
                 "1 question p50 ms",
                 "16 questions p50 ms",
+                "library: 1 question",
+                "library: 16 questions",
                 "seed accuracy",
                 "seed hit@1",
                 "unsupported markers",

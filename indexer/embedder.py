@@ -141,6 +141,10 @@ class Embedder:
             return np.zeros((0, self.dimension), dtype=np.float32)
         return self._on_model_thread(self._encoder.encode, "document", texts, progress)
 
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        """Questions known together (an eval, a benchmark) in one forward pass, past the cache."""
+        return self._on_model_thread(self._embed_queries, texts)
+
     def embed_query(self, text: str) -> np.ndarray:
         """The question's unit vector, read-only: it may be shared with other requests through the cache."""
         cached = self._cache.get(text)
