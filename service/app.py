@@ -10,7 +10,6 @@ from typing import Annotated
 
 from fastapi import FastAPI, Query
 from fastapi.exceptions import RequestValidationError
-from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 
 from indexer.encoder import ModelProcessError
@@ -19,6 +18,7 @@ from service import admin, metrics, openai_chat, streaming, widget
 from service.access import API_KEY_HEADER, SITE_KEY_HEADER, Access
 from service.body_limit import BodyLimit
 from service.config import Settings
+from service.cors import CORS
 from service.deps import GUARDED, GUARDED_JSON, QADep, ReadyQADep, require_mode
 from service.errors import documented, internal_error, invalid_request, model_unavailable
 from service.filters import COMPANY, DOC_PREFIX, MAX_DOC_PREFIX, PERIOD, DocumentFilter
@@ -32,6 +32,7 @@ from service.schemas import (
     AskResponse,
     Company,
     Period,
+    Question,
     SearchResponse,
     Source,
     Status,
@@ -65,7 +66,7 @@ def create_app(settings: Settings | None = None, qa: QuestionAnswering | None = 
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     # Pages of other origins may call the API only when listed; a refused preflight fails the call at once.
     app.add_middleware(
-        CORSMiddleware,
+        CORS,
         allow_origins=settings.cors_origins,
         allow_methods=["GET", "POST"],
         allow_headers=["Content-Type", "Authorization", API_KEY_HEADER, SITE_KEY_HEADER, REQUEST_ID_HEADER],
@@ -103,16 +104,14 @@ def create_app(settings: Settings | None = None, qa: QuestionAnswering | None = 
     @app.get("/search", response_model=SearchResponse, dependencies=GUARDED, responses=documented(401, 422, 429, 503))
     async def search(
         qa: ReadyQADep,
-        q: Annotated[str, Query(min_length=1, max_length=MAX_QUESTION_CHARS, description="the query")],
+        q: Annotated[Question, Query(description=f"the query, 1 to {MAX_QUESTION_CHARS} characters after trimming")],
         k: Annotated[int, Query(ge=1, le=MAX_TOP_K, description="how many passages")] = 5,
         doc_prefix: Annotated[str | None, Query(min_length=1, max_length=MAX_DOC_PREFIX, description=DOC_PREFIX)] = None,
         company: Annotated[Company | None, Query(description=COMPANY)] = None,
         period: Annotated[Period | None, Query(description=PERIOD)] = None,
-    ) -> SearchResponse | JSONResponse:
-        if not q.strip():
-            return JSONResponse({"detail": "q must not be empty or only whitespace"}, status_code=422)
+    ) -> SearchResponse:
         where = DocumentFilter(doc_prefix, company, period)
-        return SearchResponse(results=[Source.of(hit) for hit in await qa.search_async(q.strip(), k, where)])
+        return SearchResponse(results=[Source.of(hit) for hit in await qa.search_async(q, k, where)])
 
     return app
 

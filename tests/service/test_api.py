@@ -54,7 +54,9 @@ def test_invalid_json_gets_422(client: TestClient, raw: bytes) -> None:
 def test_bad_search_parameters_get_422(client: TestClient, query: str) -> None:
     response = client.get(f"/search?{query}")
     assert response.status_code == 422
-    assert response.json()["detail"]
+    # One shape for every invalid parameter: a list of problems, each naming its parameter.
+    problems = response.json()["detail"]
+    assert isinstance(problems, list) and problems[0]["loc"][0] == "query" and problems[0]["msg"]
 
 
 def test_search_returns_passages_best_first_with_their_markers(client: TestClient) -> None:

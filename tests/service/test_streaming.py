@@ -85,6 +85,8 @@ def test_a_page_of_an_origin_not_allowed_is_refused_at_preflight(server: str) ->
     preflight = {"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type"}
     refused = httpx.options(f"{server}/ask/stream", headers={"Origin": "http://elsewhere.example", **preflight})
     assert refused.status_code == 400 and "access-control-allow-origin" not in refused.headers
+    assert refused.headers["content-type"] == "application/json"
+    assert "CITEQA_ALLOWED_ORIGINS" in refused.json()["detail"]
     own = server.replace("127.0.0.1", "localhost")
     allowed = httpx.options(f"{server}/ask/stream", headers={"Origin": own, **preflight})
     assert allowed.status_code == 200 and allowed.headers["access-control-allow-origin"] == own
