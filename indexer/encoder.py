@@ -7,15 +7,17 @@ a thread busy half the time). In a process of its own it runs at full speed, and
 the vectors cross the pipe.
 
 The model's forward pass is traced into a frozen TorchScript graph at load: the Python of the model's
-hundred-odd modules cost more than a short question's arithmetic (a question 4.1 ms traced, 7.7 ms
-through ``SentenceTransformer.encode``; 16 questions 22 ms against 30). ``torch.jit.trace`` is
-deprecated in favour of ``torch.compile``, which needs 15 to 45 s of compiling at every start; torch is
-pinned, and the traced model is checked against the library's own ``encode`` at load, falling back to
-it when they disagree or tracing fails.
+hundred-odd modules cost more than a short question's arithmetic (the benchmark's precision part,
+bfloat16: one question 9.6 ms traced against 13.6 ms through ``SentenceTransformer.encode_query``, 16
+questions 26 against 32 ms). ``torch.jit.trace`` is deprecated in favour of ``torch.compile``, which
+needs 15 to 45 s of compiling at every start; the Makefile and the Docker image pin torch, and the
+traced model is checked against the library's own ``encode`` at load, falling back to it when they
+disagree or tracing fails.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import signal
@@ -49,8 +51,8 @@ BF16_LENGTH_STEP = 8
 # Least cosine between the traced model's vectors and the library's for the traced model to be used.
 TRACE_AGREEMENT = 0.999
 Kind = Literal["query", "document"]
-# Texts the traced model must embed as the library does before it is used: lengths and batch sizes
-# unlike those it was traced with, for both kinds of text.
+# Texts the traced model must embed as the library does before it is used, for both kinds of text: a
+# batch of lengths and size unlike the two it was traced with, and one text alone, unpadded.
 _CHECK_TEXTS = [PROBE_TEXT, "Net revenue by segment, fiscal 2023 against 2022 (in millions) " * 6, "margin"]
 _ROOT = Path(__file__).resolve().parent.parent
 logger = logging.getLogger(__name__)
@@ -75,6 +77,7 @@ class Encoder:
         self.batch_size = batch_size
         self._model: SentenceTransformer | None = None
         self._traced: Callable[[Features], dict[str, torch.Tensor]] | None = None
+        self._dimension = 0
 
     def load(self) -> ModelInfo:
         # Weights come from disk only: a service must not reach for a model hub at run time.
@@ -84,6 +87,7 @@ class Encoder:
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as transformers_logging
 
+        self._traced = None  # the probe below is taken through the library, in float32
         if self.threads:
             torch.set_num_threads(self.threads)
         transformers_logging.disable_progress_bar()
@@ -97,10 +101,11 @@ class Encoder:
             for module in self._model:
                 if hasattr(module, "processing_kwargs"):
                     module.processing_kwargs = {"text": {"pad_to_multiple_of": BF16_LENGTH_STEP}}
-        self._traced = self._trace()
         dimension = self._model.get_embedding_dimension()
         assert dimension is not None
-        return ModelInfo(int(dimension), int(self._model.max_seq_length), probe, traced=self._traced is not None)
+        self._dimension = int(dimension)
+        self._traced = self._trace()
+        return ModelInfo(self._dimension, int(self._model.max_seq_length), probe, traced=self._traced is not None)
 
     def _trace(self) -> Callable[[Features], dict[str, torch.Tensor]] | None:
         """The model's forward pass as a frozen graph, or None when it cannot be traced or its vectors
@@ -108,17 +113,16 @@ class Encoder:
         import torch
 
         model = self.model
-        if any(model.prompts.values()):
+        if self.device != "cpu" or any(model.prompts.values()):
+            logger.info("the model runs through the library's encode (prompts, or a device other than the CPU)")
             return None
         try:
             with _quiet(), torch.inference_mode():
-                traced = torch.jit.freeze(
-                    torch.jit.trace(model.eval(), (_tensors(model.preprocess(_CHECK_TEXTS[:2])),), strict=False)
-                )
-            for kind in ("query", "document"):
-                ours = self._encode_traced(traced, kind, _CHECK_TEXTS[::-1])
-                theirs = self._encode_reference(kind, _CHECK_TEXTS[::-1])
-                if float(np.min(np.sum(ours * theirs, axis=1))) < TRACE_AGREEMENT:
+                example = _tensors(model.preprocess(_CHECK_TEXTS[:2]))
+                traced = torch.jit.freeze(torch.jit.trace(model.eval(), (example,), strict=False))
+            for kind, texts in itertools.product(("query", "document"), (_CHECK_TEXTS[::-1], [PROBE_TEXT])):
+                ours, theirs = self._encode_traced(traced, kind, texts), self._encode_reference(kind, texts)
+                if not np.all(np.sum(ours * theirs, axis=1) >= TRACE_AGREEMENT):  # NaN fails too
                     logger.warning("the traced model disagrees with the library's; using the library's encode")
                     return None
         except Exception as error:  # any failure leaves the library's encode, which works
@@ -153,7 +157,11 @@ class Encoder:
         return unit_float32(vectors)
 
     def _encode_traced(
-        self, traced: Callable[[Features], dict[str, torch.Tensor]], kind: Kind, texts: list[str], progress: bool = False
+        self,
+        traced: Callable[[Features], dict[str, torch.Tensor]],
+        kind: Kind,
+        texts: list[str],
+        progress: bool = False,
     ) -> np.ndarray:
         """What the library's ``encode`` does for a model without prompts: texts of like length batched
         together, so little of a batch is padding."""
@@ -162,7 +170,7 @@ class Encoder:
 
         order = np.argsort([-len(text) for text in texts], kind="stable")
         size = self._batch_size(kind, len(texts))
-        vectors = np.zeros((len(texts), self.model.get_embedding_dimension() or 0), dtype=np.float32)
+        vectors = np.zeros((len(texts), self._dimension), dtype=np.float32)
         for start in trange(0, len(texts), size, desc="Batches", disable=not progress):
             chosen = order[start : start + size]
             features = _tensors(self.model.preprocess([texts[i] for i in chosen]))
