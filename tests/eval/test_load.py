@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 from pathlib import Path
 
-from eval.load import Questions, run_phase
+import pytest
+
+from eval.load import Phase, Questions, run_phase
 from service.local_server import free_port
 from tests.conftest import ROOT, serving
 
@@ -37,3 +40,37 @@ def test_the_load_clients_time_every_answer(server: str) -> None:
     phase = run_phase(server, Questions(), clients=3, seconds=0.5)
     assert not phase.failures and len(phase.latencies) == phase.requests > 3
     assert all(0 < seconds < 5 for seconds in phase.latencies)
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [
+        (b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 2\r\n\r\n{}", {"HTTP 500"}),  # then it closes
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}", set()),
+        (b"garbage\r\n\r\n", {"IndexError"}),
+    ],
+)
+def test_each_request_is_counted_once_when_the_server_closes_after_answering(answer: bytes, expected: set[str]) -> None:
+    # A server closing its connection after each answer: the client's next request goes on a new
+    # connection instead of failing on the closed one, which the server never saw.
+    received = 0
+
+    async def answer_once(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal received
+        head = await reader.readuntil(b"\r\n\r\n")
+        await reader.readexactly(int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0]))
+        received += 1
+        writer.write(answer)
+        await writer.drain()
+        writer.close()
+
+    port = free_port()
+
+    async def serve_briefly() -> Phase:
+        server = await asyncio.start_server(answer_once, "127.0.0.1", port)
+        async with server:
+            return await asyncio.to_thread(run_phase, f"http://127.0.0.1:{port}", Questions(), 2, 0.3)
+
+    phase = asyncio.run(serve_briefly())
+    assert phase.requests == received > 4
+    assert set(phase.failures) == expected and len(phase.latencies) == (received if not expected else 0)
