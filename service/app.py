@@ -104,7 +104,7 @@ def create_app(settings: Settings | None = None, qa: QuestionAnswering | None = 
     @app.get("/search", response_model=SearchResponse, dependencies=GUARDED, responses=documented(401, 422, 429, 503))
     async def search(
         qa: ReadyQADep,
-        q: Annotated[Question, Query(description=f"the query, 1 to {MAX_QUESTION_CHARS} characters after trimming")],
+        q: Annotated[Question, Query(description=f"the query: 1 to {MAX_QUESTION_CHARS} characters, trimmed")],
         k: Annotated[int, Query(ge=1, le=MAX_TOP_K, description="how many passages")] = 5,
         doc_prefix: Annotated[str | None, Query(min_length=1, max_length=MAX_DOC_PREFIX, description=DOC_PREFIX)] = None,
         company: Annotated[Company | None, Query(description=COMPANY)] = None,
