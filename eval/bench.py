@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
 
@@ -43,6 +44,7 @@ PARTS = ("query", "peer", "build", "scale", "footprint", "tune", "precision")
 CLIENTS = (1, 4, 16)
 ROUNDS = 4
 Figures = dict[str, object]
+Arg = TypeVar("Arg")
 
 
 class Variants:
@@ -105,11 +107,11 @@ def ensure_index(corpus: Path, name: str) -> Path:
 # -- query path -------------------------------------------------------------------------------------
 
 
-def timed_ms(call: Callable[[str], object], texts: list[str]) -> list[float]:
+def timed_ms(call: Callable[[Arg], object], arguments: list[Arg]) -> list[float]:
     timings = []
-    for text in texts:
+    for argument in arguments:
         started = time.perf_counter()
-        call(text)
+        call(argument)
         timings.append((time.perf_counter() - started) * 1000)
     return timings
 
@@ -357,6 +359,8 @@ TUNE_SETUPS: dict[str, tuple[list[str], dict[str, str]]] = {
     "no_batching": (["--no-batching"], {}),
     "float32": ([], {"CITEQA_PRECISION": "float32"}),
     "every_core": ([], {"CITEQA_MODEL_THREADS": str(len(os.sched_getaffinity(0)))}),
+    "python_switch": (["--switch-interval", "0.005"], {}),
+    "plain_asyncio": (["--plain-asyncio"], {}),
 }
 
 
@@ -449,20 +453,15 @@ def bench_precision() -> Figures:
         figures[precision] = {"quality": scores}
     questions = gold_questions()
     batches = [questions[start : start + 16] for start in range(0, len(questions) - 15, 16)]
-    # Both on the embedder's model thread: torch's thread pool belongs to the thread that calls it, and a
-    # second pool spinning beside the first would slow both.
-    paths = {
-        "": Embedder.embed_queries,
-        "library_": lambda embedder, texts: embedder._on_model_thread(embedder.model.encode_query, texts),
-    }
+    paths: dict[str, Callable[[Embedder, list[str]], object]] = {"": Embedder.embed_queries, "library_": library_encode}
     one: dict[str, list[float]] = {f"{path}{precision}": [] for path in paths for precision in embedders}
     sixteen: dict[str, list[float]] = {name: [] for name in one}
     for _ in range(ROUNDS):
         for precision, embedder in embedders.items():
             for path, encode in paths.items():
                 call = functools.partial(encode, embedder)
-                one[f"{path}{precision}"] += timed_ms(call, [[question] for question in questions])  # type: ignore[misc]
-                sixteen[f"{path}{precision}"] += timed_ms(call, batches)  # type: ignore[arg-type]
+                one[f"{path}{precision}"] += timed_ms(call, [[question] for question in questions])
+                sixteen[f"{path}{precision}"] += timed_ms(call, batches)
     for precision in embedders:
         for path in paths:
             figures[precision] |= {
@@ -470,6 +469,12 @@ def bench_precision() -> Figures:
                 f"{path}batch_16_p50_ms": round(statistics.median(sixteen[f"{path}{precision}"]), 2),
             }
     return figures
+
+
+def library_encode(embedder: Embedder, texts: list[str]) -> object:
+    """The library's ``encode_query`` on the embedder's model thread, where citeqa's own calls run: torch's
+    thread pool belongs to the thread that calls it, and a second pool spinning beside it would slow both."""
+    return embedder._on_model_thread(embedder.model.encode_query, texts)
 
 
 if __name__ == "__main__":

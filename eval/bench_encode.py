@@ -1,5 +1,6 @@
-"""The model alone encoding exactly the texts an index embedded, in a process of its own as `citeqa index`
-runs in: the ceiling of index-build throughput.
+"""The model alone encoding exactly the texts an index embedded, the way `citeqa index` encodes them (the
+traced model, batches of like length) and in a process of its own as `citeqa index` runs in: the
+ceiling of index-build throughput.
 
     python -m eval.bench_encode INDEX_DIR
 
@@ -34,9 +35,9 @@ def main() -> None:
     texts = embedded_texts(read_index(args.index_dir, with_store=False))
     embedder = Embedder()  # the defaults `citeqa index` uses: same precision, every core
     embedder.warm_up()
-    embedder.model.encode_document(texts[: embedder.batch_size], batch_size=embedder.batch_size)
+    embedder.embed_documents(texts[: embedder.batch_size])
     started = time.perf_counter()
-    embedder.model.encode_document(texts, batch_size=embedder.batch_size, normalize_embeddings=True)
+    embedder.embed_documents(texts)
     print(json.dumps({"texts": len(texts), "seconds": round(time.perf_counter() - started, 3)}))
 
 

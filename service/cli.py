@@ -21,7 +21,8 @@ if TYPE_CHECKING:
     from indexer.build import Indexer
     from indexer.embedder import Embedder
 
-# `python -m eval.load` (16 clients): 458 answers/s at Python's 5 ms, 496 to 519 at 0.2 to 1 ms.
+# 16 clients: 458 answers/s at Python's 5 ms, 496 to 519 at 0.2 to 1 ms (`python -m eval.load`, 15 s
+# runs); 365 against 408 req/s in the benchmark's tune part (eval/BENCHMARKS.md).
 GIL_SWITCH_SECONDS = 0.0005
 
 
