@@ -205,3 +205,16 @@ def test_a_missing_lexical_index_is_reported_as_damage(corpus: Path, tmp_path: P
     shutil.rmtree(index_dir.resolve() / "lexical" / "names")
     with pytest.raises(IndexUnavailable, match="damaged"):
         read_index(index_dir)
+
+
+def test_every_stored_vector_is_its_own_texts(corpus: Path, tmp_path: Path, embedder: Embedder) -> None:
+    # Texts are embedded longest first across the corpus; each vector must still land on its own row.
+    index_dir = tmp_path / "index"
+    Indexer(embedder, progress=False).run(corpus, index_dir)
+    data = read_index(index_dir)
+    records = {document.doc_id: document for document in data.documents}
+    chunk_texts = [build_module.passage_text(records[chunk.doc_id], chunk.text) for chunk in data.chunks]
+    assert np.allclose(data.chunk_vectors, embedder.embed_documents(chunk_texts), atol=5e-3)
+    embedded = [sentence for sentence in data.sentences if sentence.kind != "heading"]
+    expected = embedder.embed_documents([sentence.text for sentence in embedded])
+    assert np.allclose(data.sentence_vectors[[sentence.row for sentence in embedded]], expected, atol=5e-3)
