@@ -14,6 +14,7 @@ from tqdm.auto import tqdm
 from indexer.chunking import make_splitter
 from indexer.claims import split_claims
 from indexer.embedder import Embedder
+from indexer.encoder import longest_first
 from indexer.index_files import (
     ChunkRecord,
     DocumentRecord,
@@ -283,7 +284,8 @@ class Indexer:
             return np.zeros((0, self.embedder.dimension), dtype=np.float32)
         # Longest first across the whole corpus, as one call to the model would batch them: slices of
         # texts in corpus order hold long and short texts together, and the short ones are padded.
-        order = np.argsort([-len(text) for text in texts], kind="stable")
+        # Slices, not one call: Ctrl-C waits for the model thread to finish its current call.
+        order = longest_first(texts)
         vectors = np.zeros((len(texts), self.embedder.dimension), dtype=np.float32)
         with tqdm(total=len(texts), desc="Embedding", unit="text", disable=not self.progress) as bar:
             for start in range(0, len(texts), _EMBED_SLICE):

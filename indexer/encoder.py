@@ -168,7 +168,7 @@ class Encoder:
         import torch
         from tqdm.auto import trange
 
-        order = np.argsort([-len(text) for text in texts], kind="stable")
+        order = longest_first(texts)
         size = self._batch_size(kind, len(texts))
         vectors = np.zeros((len(texts), self._dimension), dtype=np.float32)
         for start in trange(0, len(texts), size, desc="Batches", disable=not progress):
@@ -194,6 +194,12 @@ def _quiet() -> Iterator[None]:
     finally:
         for library, level in zip(libraries, levels):
             library.setLevel(level)
+
+
+def longest_first(texts: list[str]) -> np.ndarray:
+    """Positions of ``texts``, longest first (ties in order), as the library batches them: texts of
+    like length together, so little of a batch is padding."""
+    return np.argsort([-len(text) for text in texts], kind="stable")
 
 
 def _tensors(features: dict[str, object]) -> Features:
