@@ -31,7 +31,7 @@ from eval.bench_report import write_report
 from eval.latency import bare_embedder, gold_questions, percentile, unseen
 from eval.load import memory_bytes
 from indexer.build import Indexer
-from indexer.embedder import Embedder, serving_threads
+from indexer.embedder import Embedder
 from indexer.index_files import read_index
 from service.local_server import started_server
 
@@ -175,11 +175,14 @@ def throughput(url: str, path: str, variants: Variants, clients: int, passes: in
 
 
 def bench_query() -> Figures:
+    from service.config import Settings
+    from service.qa import serving_embedder
+
     index_dir = ensure_index(SEED_CORPUS, "seed-index")
     variants = Variants(gold_questions())
     embedder = bare_embedder()
     # The model as the server runs it: in its own process, on half the cores.
-    served = Embedder(query_cache=0, batch_queries=False, threads=serving_threads(), own_process=True)
+    served = serving_embedder(Settings(), query_cache=0, batch_queries=False)
     served.warm_up()
     with started_server(index_dir) as server, httpx.Client(base_url=server.url, timeout=60) as client:
         single = alternate(

@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from indexer.embedder import QUERY_CACHE_SIZE, Embedder, serving_threads
+from indexer.embedder import QUERY_CACHE_SIZE
 
 
 def main() -> None:
@@ -19,7 +19,7 @@ def main() -> None:
     from service.app import create_app
     from service.cli import GIL_SWITCH_SECONDS
     from service.config import Settings
-    from service.qa import QuestionAnswering
+    from service.qa import QuestionAnswering, serving_embedder
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--index-dir", type=Path, required=True)
@@ -32,14 +32,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     settings = Settings(index_dir=args.index_dir, port=args.port)
-    embedder = Embedder(
-        settings.model,
-        query_cache=args.query_cache,
-        batch_queries=not args.no_batching,
-        precision=settings.precision,
-        threads=serving_threads(settings.model_threads),
-        own_process=True,
-    )
+    embedder = serving_embedder(settings, query_cache=args.query_cache, batch_queries=not args.no_batching)
     qa = QuestionAnswering(settings, embedder=embedder)
     qa.warm_up()
     sys.setswitchinterval(args.switch_interval)

@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from indexer.embedder import Embedder, serving_threads
+from indexer.embedder import QUERY_CACHE_SIZE, Embedder, serving_threads
 from indexer.index_files import IndexUnavailable
 from service.answerer import Answer, Answerer
 from service.config import Settings
@@ -56,12 +56,7 @@ class QuestionAnswering:
         generator: GeneratedAnswerer | None = None,
     ) -> None:
         self.settings = settings
-        self.embedder = embedder or Embedder(
-            settings.model,
-            precision=settings.precision,
-            threads=serving_threads(settings.model_threads),
-            own_process=True,
-        )
+        self.embedder = embedder or serving_embedder(settings)
         self.answerer = answerer or Answerer()
         self.generator = generator if generator is not None else _generator(settings)
         self._index: SearchIndex | None = None
@@ -189,6 +184,18 @@ class QuestionAnswering:
         """Raise ``ModeUnavailable`` before any work when generated answers are asked for but off."""
         if mode == "generated" and self.generator is None:
             raise ModeUnavailable("generated answers are off: set CITEQA_LLM_URL to an OpenAI-compatible server")
+
+
+def serving_embedder(settings: Settings, query_cache: int = QUERY_CACHE_SIZE, batch_queries: bool = True) -> Embedder:
+    """The model as a server runs it: in a process of its own, on the threads ``settings`` give it."""
+    return Embedder(
+        settings.model,
+        query_cache=query_cache,
+        batch_queries=batch_queries,
+        precision=settings.precision,
+        threads=serving_threads(settings.model_threads),
+        own_process=True,
+    )
 
 
 def _generator(settings: Settings) -> GeneratedAnswerer | None:
