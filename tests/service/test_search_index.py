@@ -88,3 +88,17 @@ def test_company_and_period_filters_keep_only_matching_documents(tmp_path: Path,
     assert found(DocumentFilter(company="acme", period="2024")) == {"acme_2024_annual.txt"}
     assert found(DocumentFilter(doc_prefix="globex", period="2023")) == set()
     assert found(DocumentFilter(company="Umbrella")) == set()
+
+
+def test_each_question_is_held_to_the_facts_of_the_passage_it_meets(tmp_path: Path, embedder: Embedder) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "deal.txt").write_text("Meta paid $14.8 billion for 49% of Scale AI in June 2025 [1][6].", encoding="utf-8")
+    Indexer(embedder, progress=False).run(corpus, tmp_path / "index")
+    index = SearchIndex.open(tmp_path / "index", embedder)
+    chunk = index.chunks[0]
+    # The same passage, met again and again by different questions, answers each on its own terms.
+    for _ in range(2):
+        assert index.missing_facts("Did Meta pay $14.8 billion for Scale AI?", chunk) == ([], [])
+        assert index.missing_facts("Did Meta pay $18.4 billion for 51% of Scale AI?", chunk) == (["18.4", "51"], [])
+        assert index.missing_facts("What did Amazon pay for Scale AI in 2025?", chunk) == ([], ["amazon"])
