@@ -12,6 +12,9 @@ exits 1 when a bound is broken:
 - p95 latency under load at most 3 times the p95 of one client alone;
 - the server's resident memory (``VmRSS`` in /proc, with its model's process) may grow by less than 10 %
   from the warm-up to the end.
+
+It also prints the CPU time each answer took under load, in the server and in its model's process:
+with the machine's cores, that bounds the throughput any schedule could reach.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import argparse
 import asyncio
 import itertools
 import json
+import os
 import statistics
 import sys
 import time
@@ -83,6 +87,16 @@ def memory_bytes(pid: int, field: str = "VmRSS") -> int:
             if line.startswith(f"{field}:"):
                 total += int(line.split()[1]) * 1024
     return total
+
+
+def cpu_seconds(pid: int) -> tuple[float, float]:
+    """(the server's, its descendants') CPU time so far, user and system, from /proc/PID/stat."""
+    tick = os.sysconf("SC_CLK_TCK")
+    used = []
+    for member in process_tree(pid):
+        fields = Path(f"/proc/{member}/stat").read_text().rpartition(")")[2].split()
+        used.append((int(fields[11]) + int(fields[12])) / tick)  # utime and stime: fields 14 and 15
+    return used[0], sum(used[1:])
 
 
 def run_phase(url: str, questions: Questions, clients: int, seconds: float) -> Phase:
@@ -200,9 +214,9 @@ def main(argv: list[str] | None = None) -> int:
                 http.post("/ask", json={"question": question}).raise_for_status()
         warm = run_phase(server.url, questions, args.clients, burst_seconds)
         single = run_phase(server.url, questions, 1, single_seconds)
-        rss_before = memory_bytes(server.pid)
+        rss_before, cpu_before = memory_bytes(server.pid), cpu_seconds(server.pid)
         load = run_phase(server.url, questions, args.clients, args.seconds)
-        rss_after = memory_bytes(server.pid)
+        rss_after, cpu_after = memory_bytes(server.pid), cpu_seconds(server.pid)
 
     growth = rss_after / rss_before - 1
     failures = warm.failures + single.failures + load.failures
@@ -231,6 +245,13 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  errors     : {sum(failures.values())}")
     print(
         f"  server RSS : {rss_before / 2**20:.0f} MiB -> {rss_after / 2**20:.0f} MiB ({growth:+.1%}, limit {RSS_GROWTH:.0%})"
+    )
+    answers = max(len(load.latencies), 1)
+    server_ms, model_ms = (1000 * (after - before) / answers for after, before in zip(cpu_after, cpu_before))
+    cores = len(os.sched_getaffinity(0))
+    print(
+        f"  CPU/answer : {server_ms + model_ms:.2f} ms (server {server_ms:.2f}, model's process {model_ms:.2f}); "
+        f"{cores} cores answer at most {1000 * cores / (server_ms + model_ms):.0f}/s"
     )
     for problem in broken:
         print(f"eval.load: bound broken: {problem}", file=sys.stderr)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -25,7 +26,10 @@ def test_a_short_load_run_fails_no_request_and_stays_within_its_bounds(seed_inde
         for name, _, value in (line.partition(" : ") for line in result.stdout.splitlines() if " : " in line)
     }
     assert summary["errors"] == "0"
-    assert set(summary) == {"one client", "under load", "p95 ratio", "errors", "server RSS"}
+    assert set(summary) == {"one client", "under load", "p95 ratio", "errors", "server RSS", "CPU/answer"}
+    # The server and its model's process both worked for the answers.
+    server_ms, model_ms = (float(n) for n in re.findall(r"(?:server|process) (\d+\.\d+)", summary["CPU/answer"]))
+    assert server_ms > 0 and model_ms > 0
 
 
 def test_the_load_clients_count_refusals_and_unreachable_servers_as_failures(seed_index: Path) -> None:
