@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections import Counter, defaultdict
 from dataclasses import dataclass
+from functools import lru_cache, partial
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +28,8 @@ _PREFIX = 5
 # dev (eval/README.md).
 REPEAT_PENALTY = 0.05
 _CANDIDATES_PER_RESULT = 4
+# Passages whose numbers and terms are kept once read (a passage's take a few kB).
+CHUNK_FACTS_CACHE = 2048
 
 @dataclass(frozen=True)
 class Hit:
@@ -57,7 +60,7 @@ class SearchIndex:
         document_rows = {d.doc_id: i for i, d in enumerate(data.documents)}
         # The document (row in ``data.documents``) of each chunk: filters and name scores are per document.
         self._chunk_documents = np.array([document_rows[c.doc_id] for c in data.chunks], dtype=np.int64)
-        self._chunk_facts: list[_ChunkFacts | None] = [None] * len(data.chunks)
+        self._facts_of_row = lru_cache(maxsize=CHUNK_FACTS_CACHE)(partial(_chunk_facts, data.chunks, data.sentences))
         self.unit_terms = _unit_terms(data.sentences)
         document_frequency: Counter[str] = Counter()
         for terms in self.unit_terms.values():
@@ -136,20 +139,10 @@ class SearchIndex:
         """(numbers, names) that ``text`` states and ``chunk`` does not: a passage about Google does not
         answer "What did Amazon do?", nor support "Meta paid $18.4 billion" when it says $14.8 billion.
         ``first_word``: whether a capitalised first word is a name (in a statement, not a question)."""
-        facts = self._facts_of(chunk)
+        facts = self._facts_of_row(chunk.row)
         numbers = sorted(numbers_in(text) - facts.numbers)
         names = [n for n in dict.fromkeys(names_in(text, first_word)) if not self.variants(n) & facts.terms]
         return numbers, names
-
-    def _facts_of(self, chunk: ChunkRecord) -> _ChunkFacts:
-        """The chunk's numbers and terms, found on its first use and kept: every question that retrieves
-        a passage asks the same of it (reading passages for their numbers took a tenth of the server's
-        time under load)."""
-        facts = self._chunk_facts[chunk.row]
-        if facts is None:
-            terms = frozenset(t for s in self.sentences_of(chunk) for t in s.terms)
-            facts = self._chunk_facts[chunk.row] = _ChunkFacts(frozenset(numbers_in(chunk.text)), terms)
-        return facts
 
     def variants(self, term: str) -> frozenset[str]:
         """Corpus terms that are forms of ``term``: equal stems, or one a prefix-variant of the other."""
@@ -164,6 +157,15 @@ class SearchIndex:
 
     def sentences_of(self, chunk: ChunkRecord) -> list[SentenceRecord]:
         return self.sentences[chunk.first_sentence : chunk.end_sentence]
+
+
+def _chunk_facts(chunks: list[ChunkRecord], sentences: list[SentenceRecord], row: int) -> _ChunkFacts:
+    """What ``missing_facts`` asks of a passage, read once and kept (``CHUNK_FACTS_CACHE``): every
+    question that retrieves a passage asks the same of it (reading passages for their numbers took a
+    tenth of the server's time under load)."""
+    chunk = chunks[row]
+    terms = frozenset(t for s in sentences[chunk.first_sentence : chunk.end_sentence] for t in s.terms)
+    return _ChunkFacts(frozenset(numbers_in(chunk.text)), terms)
 
 
 def exact_search(vectors: np.ndarray, query_vector: np.ndarray, k: int, rows: np.ndarray) -> np.ndarray:
