@@ -109,9 +109,10 @@ class Indexer:
     def run(self, corpus_dir: Path, index_dir: Path) -> IndexReport:
         if not corpus_dir.is_dir():
             raise FileNotFoundError(f"corpus folder {corpus_dir} does not exist")
+        location = IndexLocation(index_dir)
+        location.check_replaceable()
         self.warm_up()
         started = time.perf_counter()
-        location = IndexLocation(index_dir)
         report = IndexReport(index_dir=location.path)
         with location.lock():
             location.remove_stale_builds()

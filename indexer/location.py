@@ -3,6 +3,8 @@
 ``index_dir`` is a symbolic link to a complete build in ``.<name>.builds/``. A build is written in a
 fresh folder there and published by replacing the link in one rename, so readers see either the old
 index or the new one; a build killed half-way leaves only a stray folder that the next build removes.
+Publishing replaces whatever ``index_dir`` was, so a build refuses to start when it holds anything but
+an index.
 """
 
 from __future__ import annotations
@@ -15,9 +17,18 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from indexer.index_files import MANIFEST
+
+# Names of the unexpected files shown when an index folder is refused.
+_SHOWN_ENTRIES = 3
+
 
 class IndexLocked(Exception):
     """Another build of the same index is running."""
+
+
+class NotAnIndexFolder(ValueError):
+    """``index_dir`` holds something other than an index, which publishing a build would replace."""
 
 
 class IndexLocation:
@@ -35,6 +46,21 @@ class IndexLocation:
             except BlockingIOError:
                 raise IndexLocked(f"another `citeqa index` is building {self.path}; wait for it to finish") from None
             yield
+
+    def check_replaceable(self) -> None:
+        """Refuse an ``index_dir`` that is a file or a folder of anything but an index (a corpus given
+        twice, a typo): publishing a build would delete it."""
+        if self.path.is_symlink() or not self.path.exists():
+            return  # a link is replaced, never what it points at
+        if not self.path.is_dir():
+            raise NotAnIndexFolder(f"the index folder {self.path} is a file; give a new or empty folder")
+        entries = sorted(entry.name for entry in self.path.iterdir())
+        if entries and MANIFEST not in entries:
+            shown = ", ".join(entries[:_SHOWN_ENTRIES]) + (", ..." if len(entries) > _SHOWN_ENTRIES else "")
+            raise NotAnIndexFolder(
+                f"the index folder {self.path} holds files that are not an index ({shown}), and building would "
+                "replace them; give a new or empty folder"
+            )
 
     def new_build(self) -> Path:
         self.builds.mkdir(parents=True, exist_ok=True)

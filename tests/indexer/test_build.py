@@ -17,7 +17,7 @@ from indexer import build as build_module
 from indexer.build import Indexer
 from indexer.embedder import Embedder
 from indexer.index_files import IndexUnavailable, read_index
-from indexer.location import IndexLocation, IndexLocked
+from indexer.location import IndexLocation, IndexLocked, NotAnIndexFolder
 from service.search_index import SearchIndex
 from tests.conftest import CORPUS, ROOT, SEED_DOC
 
@@ -133,6 +133,40 @@ def test_two_builds_of_one_index_cannot_run_at_once(corpus: Path, tmp_path: Path
     with IndexLocation(index_dir).lock():
         with pytest.raises(IndexLocked, match="another `citeqa index`"):
             Indexer(embedder, progress=False).run(corpus, index_dir)
+
+
+def test_a_file_or_a_folder_of_other_files_is_never_replaced_by_an_index(
+    corpus: Path, tmp_path: Path, embedder: Embedder
+) -> None:
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "todo.txt").write_text("keep me", encoding="utf-8")
+    single = tmp_path / "single.txt"
+    single.write_text("keep me too", encoding="utf-8")
+    for index_dir, refusal in ((corpus, "chips.md"), (notes, "todo.txt"), (single, "is a file")):
+        with pytest.raises(NotAnIndexFolder, match=refusal):
+            Indexer(embedder, progress=False).run(corpus, index_dir)
+    assert sorted(p.name for p in corpus.iterdir()) == ["chips.md", SEED_DOC]
+    assert (notes / "todo.txt").read_text(encoding="utf-8") == "keep me"
+    assert single.read_text(encoding="utf-8") == "keep me too"
+    # On the command line: one line saying why, exit status 2, before any model is loaded.
+    command = [sys.executable, "-m", "service.cli", "index", str(corpus), "--index-dir", str(corpus)]
+    result = subprocess.run(command, cwd=ROOT, check=False, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and result.stderr.startswith("citeqa: the index folder") and "Loading" not in result.stderr
+    assert sorted(p.name for p in corpus.iterdir()) == ["chips.md", SEED_DOC]
+
+
+def test_an_empty_folder_or_a_copied_index_can_be_built_into(corpus: Path, tmp_path: Path, embedder: Embedder) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    Indexer(embedder, progress=False).run(corpus, empty)
+    assert doc_ids(empty) == ["chips.md", SEED_DOC]
+    # An index copied in as a plain folder is taken over, and only what changed is embedded.
+    copied = tmp_path / "copied"
+    shutil.copytree(empty.resolve(), copied)
+    (corpus / "chips.md").unlink()
+    report = Indexer(embedder, progress=False).run(corpus, copied)
+    assert doc_ids(copied) == [SEED_DOC] and report.embedded_documents == [] and report.removed_documents == ["chips.md"]
 
 
 def test_an_index_built_with_another_model_is_refused(seed_index: Path, embedder: Embedder, tmp_path: Path) -> None:
