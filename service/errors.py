@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 
 from fastapi import Request
 from fastapi.encoders import jsonable_encoder
@@ -48,7 +49,8 @@ async def model_unavailable(request: Request, error: Exception) -> JSONResponse:
 
 async def invalid_request(request: Request, error: Exception) -> JSONResponse:
     """FastAPI's 422, whose body echoes the input: a lone surrogate in it (valid in JSON, not in UTF-8)
-    is replaced, so that the answer can be sent at all."""
+    is replaced, and NaN or Infinity (which Python's JSON reader takes, and strict JSON cannot carry)
+    is written as text, so that the answer can be sent at all."""
     assert isinstance(error, RequestValidationError)
     return JSONResponse({"detail": _encodable(jsonable_encoder(error.errors()))}, status_code=422)
 
@@ -56,6 +58,8 @@ async def invalid_request(request: Request, error: Exception) -> JSONResponse:
 def _encodable(value: object) -> object:
     if isinstance(value, str):
         return value.encode("utf-8", "replace").decode("utf-8")
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
     if isinstance(value, list):
         return [_encodable(item) for item in value]
     if isinstance(value, dict):

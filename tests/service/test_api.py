@@ -200,3 +200,20 @@ def test_a_lone_surrogate_is_refused_as_bad_input_on_every_route(client: TestCli
     response = client.post(path, content=body.encode(), headers={"Content-Type": "application/json"})
     assert response.status_code == 422, response.text
     assert response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/ask", '{"question": "Who?", "top_k": NaN}'),
+        ("/ask", '{"question": "Who?", "top_k": 1e400}'),
+        ("/ask", '{"question": Infinity}'),
+        ("/ask/stream", '{"question": "Who?", "top_k": -Infinity}'),
+        ("/v1/chat/completions", '{"messages": [{"role": "user", "content": NaN}]}'),
+    ],
+)
+def test_nan_and_infinity_are_refused_as_bad_input(client: TestClient, path: str, body: str) -> None:
+    # Not JSON, but Python's reader takes them; the 422 names the field and shows the value as text.
+    response = client.post(path, content=body.encode(), headers={"Content-Type": "application/json"})
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"][0]["input"] in {"nan", "inf", "-inf"}
