@@ -3,8 +3,11 @@
 A cosine score alone cannot tell a question the reports answer from one they merely resemble (a
 question about Scale AI's revenue scores high against any sentence about Scale AI). So a sentence
 must also *cover* the question: the rare words the question asks about (weighted by how rare they
-are in the corpus) must appear in the sentence's claim, and every number the question names must
-appear in the passage. Thresholds were measured on the gold set (``eval/gold.jsonl``).
+are in the corpus) must appear in the sentence's claim (the sentences its marker group closes) or in
+the words naming its document, and every number the question names in the passage. Names are held
+closer: each must be in the sentence itself or in the name of its document, and when the question
+names a party its document is not named for, its rare words must be in that sentence too, as a claim
+may speak of several companies. Thresholds were measured on the gold set (``eval/gold.jsonl``).
 """
 
 from __future__ import annotations
@@ -40,14 +43,21 @@ class Evidence:
     sentence: SentenceRecord
     hit: Hit
     similarity: float
-    coverage: float
+    claim_coverage: float
     sentence_coverage: float
     names_found: bool
+    # The question names a party its document is not named for: the sentence naming it must say what
+    # is asked, as the claim's other sentences may be about someone else.
+    judged_alone: bool = False
+
+    @property
+    def coverage(self) -> float:
+        return self.sentence_coverage if self.judged_alone else self.claim_coverage
 
     @property
     def score(self) -> float:
         """Ranking only: among a claim's sentences, the one holding the question's words comes first."""
-        return self.similarity + COVERAGE_WEIGHT * (self.coverage + self.sentence_coverage) / 2
+        return self.similarity + COVERAGE_WEIGHT * (self.claim_coverage + self.sentence_coverage) / 2
 
 
 @dataclass(frozen=True)
@@ -99,7 +109,7 @@ class Answerer:
     def weigh(self, question: str, question_vector: np.ndarray, hits: list[Hit], index: SearchIndex) -> list[Evidence]:
         """Every answer-worthy sentence of the retrieved passages, with its similarity and coverage."""
         terms = list(dict.fromkeys(content_terms(question)))
-        variants = [index.variants(t) for t in terms]
+        variants = [index.variants(t) | {t} for t in terms]
         weights = np.array([index.idf(v) for v in variants])
         seen: set[int] = set()
         evidence: list[Evidence] = []
@@ -109,9 +119,11 @@ class Answerer:
                 continue
             seen.update(s.row for s in sentences)
             similarities = index.sentence_vectors[[s.row for s in sentences]] @ question_vector
-            # Names and numbers the question gives must be in the passage, however similar it reads.
-            missing_numbers, missing_names = index.missing_facts(question, hit.chunk)
-            names_found = not missing_numbers and not missing_names
+            # Numbers the question gives must be in the passage, and names in the sentence unless the
+            # document is named by them, however similar it reads.
+            numbers_found = not index.missing_numbers(question, hit.chunk)
+            unnamed = index.unnamed(question, hit.chunk.doc_id)
+            naming = index.naming_terms(hit.chunk.doc_id)
             for sentence, similarity in zip(sentences, similarities):
                 claim_terms = index.unit_terms.get(sentence.unit, frozenset())
                 evidence.append(
@@ -119,9 +131,10 @@ class Answerer:
                         sentence,
                         hit,
                         float(similarity),
-                        _coverage(variants, weights, claim_terms),
-                        _coverage(variants, weights, frozenset(sentence.terms)),
-                        names_found,
+                        _coverage(variants, weights, claim_terms | naming),
+                        _coverage(variants, weights, frozenset(sentence.terms) | naming),
+                        numbers_found and not index.missing_names(unnamed, sentence),
+                        judged_alone=bool(unnamed),
                     )
                 )
         return evidence

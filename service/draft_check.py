@@ -1,7 +1,8 @@
 """Hold a model's draft to the marker rules, sentence by sentence.
 
-A draft sentence is kept only when a retrieved sentence supports it: close in meaning, and every
-number and name it states appears in the supporting passage. Its markers are then replaced by exactly
+A draft sentence is kept only when a retrieved sentence supports it: close in meaning, every
+number it states appears in the supporting passage, and every name in the supporting sentence or the
+name of its document. Its markers are then replaced by exactly
 the markers of the supporting claim, whatever the model wrote; everything else is dropped and listed.
 """
 
@@ -67,19 +68,22 @@ class DraftChecker:
         for text, row in zip(sentences, similarities):
             best = int(np.argmax(row))
             support, hit = candidates[best]
-            reason = self._unsupported(text, float(row[best]), hit, index)
+            reason = self._unsupported(text, float(row[best]), support, hit, index)
             if reason:
                 dropped.append(Dropped(text, reason))
             else:
                 kept.append(Supported(text, support, hit, float(row[best])))
         return kept, dropped
 
-    def _unsupported(self, text: str, similarity: float, hit: Hit, index: SearchIndex) -> str | None:
+    def _unsupported(
+        self, text: str, similarity: float, support: SentenceRecord, hit: Hit, index: SearchIndex
+    ) -> str | None:
         if similarity < self.min_support:
             return f"no retrieved sentence says this (closest similarity {similarity:.2f})"
-        missing_numbers, missing_names = index.missing_facts(text, hit.chunk, first_word=True)
+        missing_numbers = index.missing_numbers(text, hit.chunk)
+        missing_names = index.missing_names(index.unnamed(text, hit.chunk.doc_id, first_word=True), support)
         if missing_numbers:
             return f"{', '.join(missing_numbers)} is not in the supporting passage"
         if missing_names:
-            return f"{', '.join(missing_names)} is not named in the supporting passage"
+            return f"{', '.join(missing_names)} is not named in the supporting sentence"
         return None

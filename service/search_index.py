@@ -13,8 +13,9 @@ import numpy as np
 from indexer.embedder import Embedder
 from indexer.index_files import ChunkRecord, IndexData, SentenceRecord, check_model, read_index
 from indexer.lexical import LexicalIndex
+from indexer.metadata import describe
 from indexer.store import EXACT_SEARCH_LIMIT, FaissStore
-from indexer.terms import names_in, numbers_in
+from indexer.terms import lexical_terms, names_in, numbers_in
 from service.filters import DocumentFilter
 from service.fusion import Fusion
 
@@ -28,8 +29,15 @@ _PREFIX = 5
 # dev (eval/README.md).
 REPEAT_PENALTY = 0.05
 _CANDIDATES_PER_RESULT = 4
-# Passages whose numbers and terms are kept once read (a passage's take a few kB).
-CHUNK_FACTS_CACHE = 2048
+# Passages whose numbers are kept once read.
+CHUNK_NUMBERS_CACHE = 2048
+
+
+@dataclass(frozen=True)
+class Name:
+    text: str  # stemmed
+    forms: frozenset[str]  # it and its variants in the corpus
+
 
 @dataclass(frozen=True)
 class Hit:
@@ -37,11 +45,6 @@ class Hit:
     title: str
     score: float  # cosine similarity plus the weighted lexical scores
 
-
-@dataclass(frozen=True)
-class _ChunkFacts:
-    numbers: frozenset[str]
-    terms: frozenset[str]  # of its sentences
 
 
 class SearchIndex:
@@ -57,10 +60,16 @@ class SearchIndex:
         self.sentences = data.sentences
         self.sentence_vectors = data.sentence_vectors
         self.titles = {d.doc_id: d.title for d in data.documents}
+        # The words naming each document: file name, company, period and a title its metadata gives (not
+        # one read from the text, which may be its first sentence).
+        self._naming_terms = {
+            d.doc_id: frozenset(lexical_terms(f"{describe(d.doc_id, d.company, d.period)} {d.given_title}"))
+            for d in data.documents
+        }
         document_rows = {d.doc_id: i for i, d in enumerate(data.documents)}
         # The document (row in ``data.documents``) of each chunk: filters and name scores are per document.
         self._chunk_documents = np.array([document_rows[c.doc_id] for c in data.chunks], dtype=np.int64)
-        self._facts_of_row = lru_cache(maxsize=CHUNK_FACTS_CACHE)(partial(_chunk_facts, data.chunks, data.sentences))
+        self._numbers_of_row = lru_cache(maxsize=CHUNK_NUMBERS_CACHE)(partial(_chunk_numbers, data.chunks))
         self.unit_terms = _unit_terms(data.sentences)
         document_frequency: Counter[str] = Counter()
         for terms in self.unit_terms.values():
@@ -135,14 +144,34 @@ class SearchIndex:
         names = self.lexical.name_scores(query)[self._chunk_documents]
         return self.fusion.text_weight * _scaled(text, rows) + self.fusion.name_weight * _scaled(names, rows)
 
-    def missing_facts(self, text: str, chunk: ChunkRecord, first_word: bool = False) -> tuple[list[str], list[str]]:
-        """(numbers, names) that ``text`` states and ``chunk`` does not: a passage about Google does not
-        answer "What did Amazon do?", nor support "Meta paid $18.4 billion" when it says $14.8 billion.
+    def missing_numbers(self, text: str, chunk: ChunkRecord) -> list[str]:
+        """Numbers ``text`` states and ``chunk`` does not: a passage saying $14.8 billion does not
+        support "Meta paid $18.4 billion"."""
+        return sorted(numbers_in(text) - self._numbers_of_row(chunk.row))
+
+    def unnamed(self, text: str, doc_id: str, first_word: bool = False) -> list[Name]:
+        """The names ``text`` gives that the words naming document ``doc_id`` (file name, company,
+        period, the metadata's title) do not hold: a filing's sentences say "we", and its name says who. Names written
+        together also meet a document named by them as one word ("Best Buy", BESTBUY_2023_10K).
         ``first_word``: whether a capitalised first word is a name (in a statement, not a question)."""
-        facts = self._facts_of_row(chunk.row)
-        numbers = sorted(numbers_in(text) - facts.numbers)
-        names = [n for n in dict.fromkeys(names_in(text, first_word)) if not self.variants(n) & facts.terms]
-        return numbers, names
+        naming = self.naming_terms(doc_id)
+        joined = [term for term in lexical_terms(text, joined=True) if term in naming]
+        return [
+            Name(name, self.variants(name) | {name})
+            for name in dict.fromkeys(names_in(text, first_word))
+            if name not in naming and not self.variants(name) & naming and not any(name in term for term in joined)
+        ]
+
+    def naming_terms(self, doc_id: str) -> frozenset[str]:
+        return self._naming_terms.get(doc_id, frozenset())
+
+    @staticmethod
+    def missing_names(names: list[Name], sentence: SentenceRecord) -> list[str]:
+        """Those of ``names`` that ``sentence`` does not name: a passage about Google does not answer
+        "What did Amazon do?", and a sentence on what Meta paid does not answer "What did Microsoft
+        pay?", even beside one naming Microsoft as a client."""
+        terms = frozenset(sentence.terms)
+        return [name.text for name in names if not name.forms & terms]
 
     def variants(self, term: str) -> frozenset[str]:
         """Corpus terms that are forms of ``term``: equal stems, or one a prefix-variant of the other."""
@@ -159,13 +188,11 @@ class SearchIndex:
         return self.sentences[chunk.first_sentence : chunk.end_sentence]
 
 
-def _chunk_facts(chunks: list[ChunkRecord], sentences: list[SentenceRecord], row: int) -> _ChunkFacts:
-    """What ``missing_facts`` asks of a passage, read once and kept (``CHUNK_FACTS_CACHE``): every
-    question that retrieves a passage asks the same of it (reading passages for their numbers took a
-    tenth of the server's time under load)."""
-    chunk = chunks[row]
-    terms = frozenset(t for s in sentences[chunk.first_sentence : chunk.end_sentence] for t in s.terms)
-    return _ChunkFacts(frozenset(numbers_in(chunk.text)), terms)
+def _chunk_numbers(chunks: list[ChunkRecord], row: int) -> frozenset[str]:
+    """The numbers a passage states, read once and kept (``CHUNK_NUMBERS_CACHE``): every question that
+    retrieves a passage asks for them (reading passages for their numbers took a tenth of the server's
+    time under load)."""
+    return frozenset(numbers_in(chunks[row].text))
 
 
 def exact_search(vectors: np.ndarray, query_vector: np.ndarray, k: int, rows: np.ndarray) -> np.ndarray:

@@ -139,6 +139,51 @@ def filings_client(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder)
         yield test_client
 
 
+def test_a_question_about_a_party_its_passage_only_mentions_is_not_answered(
+    tmp_path: Path, embedder: Embedder
+) -> None:
+    from indexer.build import Indexer
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    # Each paragraph one claim under one marker group, naming parties beside the one it is about; the
+    # filing's sentences say "we", and its file name says who.
+    (corpus / "deal-report.txt").write_text(
+        "Orbis and Nimbus\n\nIn June, Orbis bought a 49% stake in Nimbus for about $9.6 billion. After the "
+        "deal, Nimbus will keep operating on its own, but its work with clients like Vertex and Helio is in "
+        "doubt [1][2].\n\nNimbus labels training data for model makers, and its founder will join Orbis to "
+        "run a new research lab [3].\n\nRegulators may still look at the deal, although minority stakes "
+        "rarely get a full review [4].\n",
+        encoding="utf-8",
+    )
+    (corpus / "acme_2024_annual.txt").write_text(
+        "We paid $2.5 billion for a 30% stake in Globex. After the deal, clients such as Initech and Hooli "
+        "may stop buying from Globex [1].",
+        encoding="utf-8",
+    )
+    Indexer(embedder, progress=False).run(corpus, tmp_path / "index")
+    pipeline = QuestionAnswering(Settings(index_dir=tmp_path / "index"), embedder=embedder)
+    pipeline.warm_up()
+    with TestClient(create_app(pipeline.settings, pipeline)) as client:
+
+        def ask(question: str) -> dict[str, object]:
+            response = client.post("/ask", json={"question": question})
+            assert response.status_code == 200
+            return response.json()
+
+        lab = ask("Who will run Orbis's new research lab?")
+        assert not lab["abstained"] and str(lab["answer"]).endswith("[3].")
+        paid = ask("How much did Acme pay for its stake in Globex?")
+        assert not paid["abstained"] and "$2.5 billion" in str(paid["answer"])
+        for question in (
+            "Who will run Helio's new research lab?",
+            "Who will run Vertex's new research lab?",
+            "How much did Initech pay for its stake in Globex?",
+            "How much did Hooli pay for its stake in Globex?",
+        ):
+            assert ask(question)["abstained"], question
+
+
 def test_company_and_period_filter_search_ask_and_stream(filings_client: TestClient) -> None:
     def searched(**filters: str) -> set[str]:
         response = filings_client.get("/search", params={"q": "How did revenue grow?", **filters})

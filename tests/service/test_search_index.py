@@ -90,15 +90,27 @@ def test_company_and_period_filters_keep_only_matching_documents(tmp_path: Path,
     assert found(DocumentFilter(company="Umbrella")) == set()
 
 
-def test_each_question_is_held_to_the_facts_of_the_passage_it_meets(tmp_path: Path, embedder: Embedder) -> None:
+def test_each_question_is_held_to_the_numbers_of_its_passage_and_the_names_of_its_sentence(
+    tmp_path: Path, embedder: Embedder
+) -> None:
     corpus = tmp_path / "corpus"
     corpus.mkdir()
-    (corpus / "deal.txt").write_text("Meta paid $14.8 billion for 49% of Scale AI in June 2025 [1][6].", encoding="utf-8")
+    (corpus / "acme-annual.txt").write_text(
+        "Acme paid $2.5 billion for 30% of Globex in 2024. Its clients Initech and Hooli may leave [1].",
+        encoding="utf-8",
+    )
     Indexer(embedder, progress=False).run(corpus, tmp_path / "index")
     index = SearchIndex.open(tmp_path / "index", embedder)
     chunk = index.chunks[0]
+    paid, clients = index.sentences_of(chunk)
     # The same passage, met again and again by different questions, answers each on its own terms.
     for _ in range(2):
-        assert index.missing_facts("Did Meta pay $14.8 billion for Scale AI?", chunk) == ([], [])
-        assert index.missing_facts("Did Meta pay $18.4 billion for 51% of Scale AI?", chunk) == (["18.4", "51"], [])
-        assert index.missing_facts("What did Amazon pay for Scale AI in 2025?", chunk) == ([], ["amazon"])
+        assert index.missing_numbers("Did Acme pay $2.5 billion for Globex?", chunk) == []
+        assert index.missing_numbers("Did Acme pay $5.2 billion for 35% of Globex?", chunk) == ["35", "5.2"]
+    # Acme names the document, so any of its sentences may speak for it; Globex must be in the sentence.
+    assert [n.text for n in index.unnamed("What did Acme pay for Globex?", chunk.doc_id)] == ["globex"]
+    assert index.missing_names(index.unnamed("What did Acme pay for Globex?", chunk.doc_id), paid) == []
+    assert index.missing_names(index.unnamed("What did Acme pay for Globex?", chunk.doc_id), clients) == ["globex"]
+    # A client named beside the sentence on what was paid does not make that sentence about the client.
+    assert index.missing_names(index.unnamed("What did Initech pay for Globex?", chunk.doc_id), paid) == ["initech"]
+    assert index.missing_names(index.unnamed("What did Amazon pay for Globex?", chunk.doc_id), clients) == ["amazon", "globex"]
