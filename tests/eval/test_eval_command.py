@@ -83,3 +83,13 @@ def test_convert_writes_another_format(tmp_path: Path) -> None:
     result = run_citeqa("convert", str(GOLD), str(tmp_path / "beir"), "--to", "beir")
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "beir" / "qrels" / "test.tsv").read_text().startswith("query-id\tcorpus-id\tscore")
+
+
+def test_convert_to_a_folder_for_a_file_or_a_file_for_a_folder_says_so_in_one_line(tmp_path: Path) -> None:
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "file.jsonl").write_text("", encoding="utf-8")
+    for destination, target, reason in (("folder", "ragas", "Is a directory"), ("file.jsonl", "beir", "Not a directory")):
+        result = run_citeqa("convert", str(GOLD), str(tmp_path / destination), "--to", target)
+        assert result.returncode == 2
+        assert result.stderr.startswith(f"citeqa: {tmp_path / destination}") and reason in result.stderr
+        assert len(result.stderr.splitlines()) == 1
