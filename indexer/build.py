@@ -203,7 +203,8 @@ class Indexer:
             sentences, chunks = self._parse(document)
             fresh.append((_record(document, metadata), sentences, chunks))
             report.embedded_documents.append(doc_id)
-        report.removed_documents = sorted(set(reusable) - {doc_id_for(p, corpus_dir) for p in paths})
+        # Gone from the corpus, or still there but now skipped or a duplicate: either way out of the index.
+        report.removed_documents = sorted(set(reusable) - set(parts) - {record.doc_id for record, _, _ in fresh})
         # Headings and table cells are never answers: their sentence vectors stay zero, unembedded.
         sentences_to_embed = [s for _, sentences, _ in fresh for s in sentences if s.kind != "heading"]
         chunk_texts = [passage_text(record, c.text) for record, _, chunks in fresh for c in chunks]
@@ -236,8 +237,7 @@ class Indexer:
             size = path.stat().st_size
             if size > self.max_file_bytes:
                 raise UnreadableDocument(
-                    f"too large ({size / 2**20:.1f} MiB, the limit is {self.max_file_bytes / 2**20:.1f} MiB: "
-                    "CITEQA_MAX_FILE_BYTES)"
+                    f"too large ({_bytes(size)}, the limit is {_bytes(self.max_file_bytes)}: CITEQA_MAX_FILE_BYTES)"
                 )
             return path.read_bytes()
         except OSError as error:
@@ -333,6 +333,13 @@ class Indexer:
         )
         records = [p.record for p in parts]
         return IndexData(manifest, records, chunks, sentences, chunk_vectors, sentence_vectors, store, lexical)
+
+
+def _bytes(count: int) -> str:
+    """A file size as people read it: 950 bytes, 12.5 KiB, 50.0 MiB."""
+    if count < 1024:
+        return f"{count} bytes"
+    return f"{count / 1024:.1f} KiB" if count < 2**20 else f"{count / 2**20:.1f} MiB"
 
 
 def passage_text(record: DocumentRecord, text: str) -> str:

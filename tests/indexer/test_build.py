@@ -252,3 +252,12 @@ def test_every_stored_vector_is_its_own_texts(corpus: Path, tmp_path: Path, embe
     embedded = [sentence for sentence in data.sentences if sentence.kind != "heading"]
     expected = embedder.embed_documents([sentence.text for sentence in embedded])
     assert np.allclose(data.sentence_vectors[[sentence.row for sentence in embedded]], expected, atol=5e-3)
+
+
+def test_a_document_now_skipped_is_counted_as_removed(corpus: Path, tmp_path: Path, embedder: Embedder) -> None:
+    index_dir = tmp_path / "index"
+    Indexer(embedder, progress=False).run(corpus, index_dir)
+    size = (corpus / "chips.md").stat().st_size
+    report = Indexer(embedder, progress=False, max_file_bytes=size - 1).run(corpus, index_dir)
+    assert report.removed_documents == ["chips.md", SEED_DOC]
+    assert report.skipped["chips.md"] == f"too large ({size} bytes, the limit is {size - 1} bytes: CITEQA_MAX_FILE_BYTES)"
