@@ -11,6 +11,7 @@ from typing import Annotated
 from fastapi import FastAPI, Query
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
 
 from indexer.encoder import ModelProcessError
 from indexer.index_files import IndexUnavailable
@@ -20,7 +21,7 @@ from service.body_limit import BodyLimit
 from service.config import Settings
 from service.cors import CORS
 from service.deps import GUARDED, GUARDED_JSON, QADep, ReadyQADep, require_mode
-from service.errors import documented, internal_error, invalid_request, model_unavailable
+from service.errors import documented, http_error, internal_error, invalid_request, model_unavailable
 from service.filters import COMPANY, DOC_PREFIX, MAX_DOC_PREFIX, PERIOD, DocumentFilter
 from service.metrics import Metrics
 from service.qa import QuestionAnswering
@@ -76,6 +77,7 @@ def create_app(settings: Settings | None = None, qa: QuestionAnswering | None = 
     app.add_exception_handler(Exception, internal_error)
     app.add_exception_handler(ModelProcessError, model_unavailable)
     app.add_exception_handler(RequestValidationError, invalid_request)
+    app.add_exception_handler(HTTPException, http_error)
     question_errors = documented(400, 401, 413, 415, 422, 429, 503)
     app.include_router(streaming.router, dependencies=GUARDED_JSON, responses=question_errors)
     app.include_router(openai_chat.router, dependencies=GUARDED_JSON, responses=question_errors)

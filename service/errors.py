@@ -7,8 +7,10 @@ import math
 
 from fastapi import Request
 from fastapi.encoders import jsonable_encoder
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException
 
 from service.schemas import ErrorBody
 
@@ -53,6 +55,18 @@ async def invalid_request(request: Request, error: Exception) -> JSONResponse:
     is written as text, so that the answer can be sent at all."""
     assert isinstance(error, RequestValidationError)
     return JSONResponse({"detail": _encodable(jsonable_encoder(error.errors()))}, status_code=422)
+
+
+async def http_error(request: Request, error: Exception) -> Response:
+    """FastAPI's own answer, but for a body that is not UTF-8, where it only says it could not parse the
+    body: the caller is told which byte is wrong."""
+    assert isinstance(error, HTTPException)
+    cause = error.__cause__
+    if error.status_code == 400 and isinstance(cause, UnicodeDecodeError):
+        byte = cause.object[cause.start]
+        detail = f"the body is not UTF-8 text: byte {cause.start} is {byte:#04x} (send JSON encoded as UTF-8)"
+        return JSONResponse({"detail": detail}, status_code=400)
+    return await http_exception_handler(request, error)
 
 
 def _encodable(value: object) -> object:
