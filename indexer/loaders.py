@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import codecs
 import hashlib
 import re
 from collections.abc import Iterator
@@ -89,6 +90,15 @@ def load_document(path: Path, corpus_dir: Path, data: bytes | None = None) -> Lo
 
 
 def _decode(data: bytes) -> str:
+    """UTF-8, or UTF-16 when a byte order mark says so (Windows editors save "Unicode" text that way)."""
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            text = data.decode("utf-16")
+        except UnicodeDecodeError as error:
+            raise UnreadableDocument(f"not valid UTF-16 text (byte {error.start})") from None
+        if "\x00" in text:
+            raise UnreadableDocument("binary data, not text (a NUL character)")
+        return text
     # NUL never occurs in text; it is valid UTF-8 though, so binary data would otherwise pass as text.
     if b"\x00" in data:
         raise UnreadableDocument(f"binary data, not text (a NUL byte at {data.index(0)})")

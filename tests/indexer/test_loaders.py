@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import codecs
 from pathlib import Path
 
 import pytest
@@ -74,8 +75,16 @@ def test_pdf_pages_are_kept_as_metadata(tmp_path: Path) -> None:
         ("blank.md", "  \n\n  ", "no text"),
         ("latin1.txt", "caf\xe9 cr\xe8me".encode("latin-1"), "UTF-8"),
         ("broken.pdf", b"%PDF-1.4 not really a pdf", "PDF"),
+        ("odd.txt", codecs.BOM_UTF16_LE + b"\x00\xd8 a lone surrogate", "UTF-16"),
     ],
 )
 def test_unreadable_files_say_why(tmp_path: Path, name: str, content: str | bytes, reason: str) -> None:
     with pytest.raises(UnreadableDocument, match=reason):
         load_document(write(tmp_path / name, content), tmp_path)
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be", "utf-8-sig"])
+def test_text_with_a_byte_order_mark_is_read_in_its_encoding(tmp_path: Path, encoding: str) -> None:
+    text = "Café revenue rose 4% [1]."
+    data = text.encode(encoding) if encoding != "utf-16-be" else codecs.BOM_UTF16_BE + text.encode(encoding)
+    assert load_document(write(tmp_path / "notes.txt", data), tmp_path).text.strip() == text
