@@ -107,11 +107,18 @@ class Indexer:
         }
 
     def run(self, corpus_dir: Path, index_dir: Path) -> IndexReport:
+        if corpus_dir.is_file():
+            raise ValueError(f"{corpus_dir} is a file; give the corpus folder that holds the reports")
         if not corpus_dir.is_dir():
             raise FileNotFoundError(f"corpus folder {corpus_dir} does not exist")
         location = IndexLocation(index_dir)
         location.check_replaceable()
         self.warm_up()
+        if self.chunk_size > self.embedder.max_tokens:
+            raise ValueError(
+                f"chunks of {self.chunk_size} tokens are longer than the model reads ({self.embedder.max_tokens}): "
+                f"the rest of each would never be found; give a chunk size of at most {self.embedder.max_tokens}"
+            )
         started = time.perf_counter()
         report = IndexReport(index_dir=location.path)
         with location.lock():

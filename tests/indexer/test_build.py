@@ -261,3 +261,14 @@ def test_a_document_now_skipped_is_counted_as_removed(corpus: Path, tmp_path: Pa
     report = Indexer(embedder, progress=False, max_file_bytes=size - 1).run(corpus, index_dir)
     assert report.removed_documents == ["chips.md", SEED_DOC]
     assert report.skipped["chips.md"] == f"too large ({size} bytes, the limit is {size - 1} bytes: CITEQA_MAX_FILE_BYTES)"
+
+
+def test_chunks_longer_than_the_model_reads_are_refused(corpus: Path, tmp_path: Path, embedder: Embedder) -> None:
+    with pytest.raises(ValueError, match=f"longer than the model reads \\({embedder.max_tokens}\\)"):
+        Indexer(embedder, chunk_size=embedder.max_tokens + 1, progress=False).run(corpus, tmp_path / "index")
+    assert not (tmp_path / "index").exists()
+
+
+def test_a_file_given_as_the_corpus_is_refused_as_such(corpus: Path, tmp_path: Path, embedder: Embedder) -> None:
+    with pytest.raises(ValueError, match="chips.md is a file; give the corpus folder"):
+        Indexer(embedder, progress=False).run(corpus / "chips.md", tmp_path / "index")
