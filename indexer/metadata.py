@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from indexer.terms import lexical_terms
+from indexer.terms import full_year, lexical_terms
 
 SIDECARS = ("metadata.jsonl", "metadata.json")
 FIELDS = ("company", "period", "title")
-_PERIOD = re.compile(r"^(?:FY)?((?:19|20)\d{2})(?:[-_ ]?([QH][1-4]))?$", re.IGNORECASE)
+_PERIOD = re.compile(r"^(?:FY((?:19|20)?\d{2})|((?:19|20)\d{2}))(?:[-_ ]?([QH][1-4]))?$", re.IGNORECASE)
 _PART_OF_YEAR = re.compile(r"^[QH][1-4]$", re.IGNORECASE)
 _NAME_SEPARATORS = re.compile(r"[\s_.\-]+")
 
@@ -34,12 +34,13 @@ class DocumentMetadata:
 
 
 def period_key(text: str) -> str | None:
-    """A period in one spelling ("FY2022" -> "2022", "2023-q2" -> "2023Q2"), None when it is none.
-    A half (``H1``) is only a half when it is 1 or 2."""
+    """A period in one spelling ("FY2022" and "FY22" -> "2022", "2023-q2" -> "2023Q2"), None when it
+    is none. A half (``H1``) is only a half when it is 1 or 2."""
     found = _PERIOD.match(text.strip())
-    if not found or (found[2] and found[2][0].upper() == "H" and found[2][1] not in "12"):
+    if not found or (found[3] and found[3][0].upper() == "H" and found[3][1] not in "12"):
         return None
-    return found[1] + (found[2] or "").upper()
+    year = found[1] or found[2]
+    return (full_year(year) if len(year) == 2 else year) + (found[3] or "").upper()
 
 
 def company_key(text: str) -> str:

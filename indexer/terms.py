@@ -75,7 +75,7 @@ def lexical_terms(text: str, joined: bool = False) -> list[str]:
             terms.append(_term(lower))
         short_year = _SHORT_FISCAL_YEAR.match(lower)
         if short_year:
-            terms.append(("20" if int(short_year[1]) < 50 else "19") + short_year[1])
+            terms.append(full_year(short_year[1]))
     if joined:
         for size in range(2, _JOINED_MAX + 1):
             for start in range(len(words) - size + 1):
@@ -83,6 +83,11 @@ def lexical_terms(text: str, joined: bool = False) -> list[str]:
                 if together.isalpha():
                     terms.append(_term(together))
     return terms
+
+
+def full_year(two_digits: str) -> str:
+    """The year a fiscal year written with two digits means: "22" -> "2022", "98" -> "1998"."""
+    return ("20" if int(two_digits) < 50 else "19") + two_digits
 
 
 def numbers_in(text: str) -> set[str]:

@@ -28,7 +28,8 @@ def test_company_and_period_are_read_from_the_file_name(doc_id: str, company: st
 @pytest.mark.parametrize(
     ("text", "key"),
     [("2023", "2023"), ("FY2023", "2023"), ("fy2023", "2023"), ("2023Q2", "2023Q2"), ("2023-q2", "2023Q2"),
-     ("2023H1", "2023H1"), ("2023H3", None), ("23", None), ("soon", None), ("2023Q5", None)],
+     ("2023H1", "2023H1"), ("2023H3", None), ("23", None), ("soon", None), ("2023Q5", None),
+     ("FY22", "2022"), ("fy98", "1998"), ("FY23Q1", "2023Q1"), ("FY222", None)],
 )
 def test_periods_have_one_spelling(text: str, key: str | None) -> None:
     assert period_key(text) == key
