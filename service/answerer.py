@@ -111,6 +111,7 @@ class Answerer:
         terms = list(dict.fromkeys(content_terms(question)))
         variants = [index.variants(t) | {t} for t in terms]
         weights = np.array([index.idf(v) for v in variants])
+        names = index.names_of(question)
         seen: set[int] = set()
         evidence: list[Evidence] = []
         for hit in hits:
@@ -122,18 +123,20 @@ class Answerer:
             # Numbers the question gives must be in the passage, and names in the sentence unless the
             # document is named by them, however similar it reads.
             numbers_found = not index.missing_numbers(question, hit.chunk)
-            unnamed = index.unnamed(question, hit.chunk.doc_id)
+            unnamed = index.unnamed(names, hit.chunk.doc_id)
             naming = index.naming_terms(hit.chunk.doc_id)
+            named = [bool(v & naming) for v in variants]  # question words the document's name holds
             for sentence, similarity in zip(sentences, similarities):
                 claim_terms = index.unit_terms.get(sentence.unit, frozenset())
+                sentence_terms = frozenset(sentence.terms)
                 evidence.append(
                     Evidence(
                         sentence,
                         hit,
                         float(similarity),
-                        _coverage(variants, weights, claim_terms | naming),
-                        _coverage(variants, weights, frozenset(sentence.terms) | naming),
-                        numbers_found and not index.missing_names(unnamed, sentence),
+                        _coverage(variants, weights, claim_terms, named),
+                        _coverage(variants, weights, sentence_terms, named),
+                        numbers_found and not index.missing_names(unnamed, sentence_terms),
                         judged_alone=bool(unnamed),
                     )
                 )
@@ -162,12 +165,13 @@ class Answerer:
         return chosen
 
 
-def _coverage(variants: list[frozenset[str]], weights: np.ndarray, terms: frozenset[str]) -> float:
-    """Share of the question's weight (rare words weigh more) whose words appear in ``terms``."""
+def _coverage(variants: list[frozenset[str]], weights: np.ndarray, terms: frozenset[str], named: list[bool]) -> float:
+    """Share of the question's weight (rare words weigh more) whose words appear in ``terms`` or are
+    ``named`` by the document's name."""
     total = weights.sum()
     if total <= 0:
         return 0.0
-    return float(sum(w for v, w in zip(variants, weights) if v & terms) / total)
+    return float(sum(w for v, w, n in zip(variants, weights, named) if n or v & terms) / total)
 
 
 def citations_for(supports: list[tuple[SentenceRecord, Hit]]) -> list[Citation]:

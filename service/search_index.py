@@ -40,6 +40,12 @@ class Name:
 
 
 @dataclass(frozen=True)
+class Names:
+    names: tuple[Name, ...]
+    joined: frozenset[str]  # the text's terms, with adjacent words also written together
+
+
+@dataclass(frozen=True)
 class Hit:
     chunk: ChunkRecord
     title: str
@@ -149,29 +155,32 @@ class SearchIndex:
         support "Meta paid $18.4 billion"."""
         return sorted(numbers_in(text) - self._numbers_of_row(chunk.row))
 
-    def unnamed(self, text: str, doc_id: str, first_word: bool = False) -> list[Name]:
-        """The names ``text`` gives that the words naming document ``doc_id`` (file name, company,
-        period, the metadata's title) do not hold: a filing's sentences say "we", and its name says who. Names written
-        together also meet a document named by them as one word ("Best Buy", BESTBUY_2023_10K).
-        ``first_word``: whether a capitalised first word is a name (in a statement, not a question)."""
+    def names_of(self, text: str, first_word: bool = False) -> Names:
+        """The names ``text`` gives, each with its forms in the corpus; read once per text, then held
+        against each document (``unnamed``) and sentence (``missing_names``). ``first_word``: whether a
+        capitalised first word is a name (in a statement, not a question)."""
+        names = tuple(Name(name, self.variants(name) | {name}) for name in dict.fromkeys(names_in(text, first_word)))
+        return Names(names, frozenset(lexical_terms(text, joined=True)) if names else frozenset())
+
+    def unnamed(self, names: Names, doc_id: str) -> list[Name]:
+        """Those of ``names`` that the words naming document ``doc_id`` (file name, company, period, the
+        metadata's title) do not hold: a filing's sentences say "we", and its name says who. Names
+        written together also meet a document named by them as one word ("Best Buy", BESTBUY_2023_10K)."""
         naming = self.naming_terms(doc_id)
-        joined = [term for term in lexical_terms(text, joined=True) if term in naming]
+        joined = [term for term in names.joined if term in naming]
         return [
-            Name(name, self.variants(name) | {name})
-            for name in dict.fromkeys(names_in(text, first_word))
-            if name not in naming and not self.variants(name) & naming and not any(name in term for term in joined)
+            name for name in names.names if not name.forms & naming and not any(name.text in term for term in joined)
         ]
 
     def naming_terms(self, doc_id: str) -> frozenset[str]:
         return self._naming_terms.get(doc_id, frozenset())
 
     @staticmethod
-    def missing_names(names: list[Name], sentence: SentenceRecord) -> list[str]:
-        """Those of ``names`` that ``sentence`` does not name: a passage about Google does not answer
-        "What did Amazon do?", and a sentence on what Meta paid does not answer "What did Microsoft
-        pay?", even beside one naming Microsoft as a client."""
-        terms = frozenset(sentence.terms)
-        return [name.text for name in names if not name.forms & terms]
+    def missing_names(names: list[Name], sentence_terms: frozenset[str]) -> list[str]:
+        """Those of ``names`` that a sentence of ``sentence_terms`` does not name: a passage about Google
+        does not answer "What did Amazon do?", and a sentence on what Meta paid does not answer "What
+        did Microsoft pay?", even beside one naming Microsoft as a client."""
+        return [name.text for name in names if not name.forms & sentence_terms]
 
     def variants(self, term: str) -> frozenset[str]:
         """Corpus terms that are forms of ``term``: equal stems, or one a prefix-variant of the other."""
