@@ -1,13 +1,13 @@
 """Extractive, grounded answers: sentences of the retrieved passages, each with its claim's markers.
 
-A cosine score alone cannot tell a question the reports answer from one they merely resemble (a
-question about Scale AI's revenue scores high against any sentence about Scale AI). So a sentence
-must also *cover* the question: the rare words the question asks about (weighted by how rare they
-are in the corpus) must appear in the sentence's claim (the sentences its marker group closes) or in
-the words naming its document, and every number the question names in the passage. Names are held
-closer: each must be in the sentence itself or in the name of its document, and when the question
-names a party its document is not named for, its rare words must be in that sentence too, as a claim
-may speak of several companies. Thresholds were measured on the gold set (``eval/gold.jsonl``).
+A cosine score alone cannot tell a question the reports answer from one they merely resemble (a question
+about Scale AI's revenue scores high against any sentence about Scale AI). So a sentence must also
+*cover* the question: the rare words the question asks about (weighted by how rare they are in the
+corpus) must appear in the sentence's claim (the sentences its marker group closes), or, for names and
+years, in the words naming its document; every number the question names must be in the passage. Names
+are held closer: each must be in the sentence itself or in the name of its document, and when the
+question names a party its document is not named for, its rare words must be in that sentence too, as a
+claim may speak of several companies. Thresholds were measured on the gold set (``eval/gold.jsonl``).
 """
 
 from __future__ import annotations
@@ -112,6 +112,7 @@ class Answerer:
         variants = [index.variants(t) | {t} for t in terms]
         weights = np.array([index.idf(v) for v in variants])
         names = index.names_of(question)
+        identifying = {name.text for name in names.names}
         seen: set[int] = set()
         evidence: list[Evidence] = []
         for hit in hits:
@@ -125,7 +126,9 @@ class Answerer:
             numbers_found = not index.missing_numbers(question, hit.chunk)
             unnamed = index.unnamed(names, hit.chunk.doc_id)
             naming = index.naming_terms(hit.chunk.doc_id)
-            named = [bool(v & naming) for v in variants]  # question words the document's name holds
+            # Who and when the question asks about, where the document's name says it (not what: a file
+            # named "deal-report" does not answer every question about a deal).
+            named = [(t in identifying or t[:1].isdigit()) and bool(v & naming) for t, v in zip(terms, variants)]
             for sentence, similarity in zip(sentences, similarities):
                 claim_terms = index.unit_terms.get(sentence.unit, frozenset())
                 sentence_terms = frozenset(sentence.terms)
@@ -150,13 +153,17 @@ class Answerer:
         )
 
     def _choose(self, ranked: list[Evidence], index: SearchIndex) -> list[Evidence]:
-        """The best sentence, then close runners-up that answer too and do not repeat it."""
+        """The best sentence, then close runners-up that answer too, each by itself (not just through
+        its claim: a follow-up is not pulled back to the sentence that answered the question before),
+        and do not repeat it."""
         best = ranked[0]
         chosen = [best]
         for candidate in ranked[1:]:
             if len(chosen) >= self.max_sentences:
                 break
             if candidate.similarity < best.similarity - self.similarity_margin or not self._answers(candidate):
+                continue
+            if candidate.sentence_coverage < self.min_coverage:
                 continue
             vector = index.sentence_vectors[candidate.sentence.row]
             if any(float(vector @ index.sentence_vectors[c.sentence.row]) >= self.duplicate_similarity for c in chosen):

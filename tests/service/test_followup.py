@@ -12,6 +12,8 @@ def test_a_pronoun_follow_up_is_answered_from_the_previous_subject(qa: QuestionA
     assert alone.abstained, "on its own the question names nothing the reports can answer"
     answer = qa.ask("Who will lead it?", history=[FIRST])
     assert not answer.abstained and "Alexandr Wang" in answer.text and "[1][6]" in answer.text
+    # Not pulled back to the previous answer, though that sentence closes the same claim.
+    assert "$14.8 billion" not in answer.text
 
 
 def test_a_short_follow_up_and_a_chain_of_them(qa: QuestionAnswering) -> None:
