@@ -98,11 +98,32 @@ def numbers_in(text: str) -> set[str]:
 def names_in(text: str, first_word: bool = False) -> list[str]:
     """Stemmed names: capitalised words (past the first unless ``first_word``: a question's first word
     is capitalised by position) and words with inner capitals (OpenAI, xAI)."""
-    names: list[str] = []
+    return [name for _, word in _name_words(text, first_word) for name in content_terms(word)]
+
+
+def joined_names(text: str, first_word: bool = False) -> dict[str, frozenset[str]]:
+    """Names next to each other written as one word, as file names write them ("Best Buy" ->
+    "bestbuy"), each with its parts' stems ("best", "buy")."""
+    words = _name_words(text, first_word)
+    joined: dict[str, frozenset[str]] = {}
+    for start in range(len(words)):
+        for size in range(2, _JOINED_MAX + 1):
+            run = words[start : start + size]
+            if len(run) < size or run[-1][0] - run[0][0] != size - 1:  # not adjacent in the text
+                break
+            together = "".join(word.lower() for _, word in run)
+            if together.isalpha():
+                joined[_term(together)] = frozenset(name for _, word in run for name in content_terms(word))
+    return joined
+
+
+def _name_words(text: str, first_word: bool) -> list[tuple[int, str]]:
+    """(position among the text's words, word) of each word that is a name (see ``names_in``)."""
+    found: list[tuple[int, str]] = []
     for position, word in enumerate(_WORD.findall(strip_markers(text))):
         if any(ch.isdigit() for ch in word) or word.lower() in STOPWORDS:
             continue
         inner_capital = any(ch.isupper() for ch in word[1:])
         if inner_capital or ((position > 0 or first_word) and word[:1].isupper()):
-            names.extend(content_terms(word))
-    return names
+            found.append((position, word))
+    return found

@@ -3,11 +3,12 @@
 A cosine score alone cannot tell a question the reports answer from one they merely resemble (a question
 about Scale AI's revenue scores high against any sentence about Scale AI). So a sentence must also
 *cover* the question: the rare words the question asks about (weighted by how rare they are in the
-corpus) must appear in the sentence's claim (the sentences its marker group closes), or, for names and
-years, in the words naming its document; every number the question names must be in the passage. Names
-are held closer: each must be in the sentence itself or in the name of its document, and when the
-question names a party its document is not named for, its rare words must be in that sentence too, as a
-claim may speak of several companies. Thresholds were measured on the gold set (``eval/gold.jsonl``).
+corpus) must appear in the sentence's claim (the sentences its marker group closes); names and years
+that only the document's name gives leave the share. Every number the question names must be in the
+passage. Names are held closer: each must be in the sentence itself or in the name of its document, and
+when the question names a party its document is not named for, its rare words must be in that sentence
+too, as a claim may speak of several companies. Thresholds were measured on the gold set
+(``eval/gold.jsonl``).
 """
 
 from __future__ import annotations
@@ -173,12 +174,15 @@ class Answerer:
 
 
 def _coverage(variants: list[frozenset[str]], weights: np.ndarray, terms: frozenset[str], named: list[bool]) -> float:
-    """Share of the question's weight (rare words weigh more) whose words appear in ``terms`` or are
-    ``named`` by the document's name."""
-    total = weights.sum()
+    """Share of the question's weight (rare words weigh more) whose words appear in ``terms``. A word
+    the document's name gives (``named``) and ``terms`` lack leaves the share: it is known, and its
+    weight must not stand in for what is asked (a company named only in a file name is the rarest word
+    of all)."""
+    found = [bool(v & terms) for v in variants]
+    total = sum(w for w, f, n in zip(weights, found, named) if f or not n)
     if total <= 0:
         return 0.0
-    return float(sum(w for v, w, n in zip(variants, weights, named) if n or v & terms) / total)
+    return float(sum(w for w, f in zip(weights, found) if f) / total)
 
 
 def citations_for(supports: list[tuple[SentenceRecord, Hit]]) -> list[Citation]:

@@ -15,7 +15,7 @@ from indexer.index_files import ChunkRecord, IndexData, SentenceRecord, check_mo
 from indexer.lexical import LexicalIndex
 from indexer.metadata import describe
 from indexer.store import EXACT_SEARCH_LIMIT, FaissStore
-from indexer.terms import lexical_terms, names_in, numbers_in
+from indexer.terms import joined_names, lexical_terms, names_in, numbers_in
 from service.filters import DocumentFilter
 from service.fusion import Fusion
 
@@ -42,7 +42,7 @@ class Name:
 @dataclass(frozen=True)
 class Names:
     names: tuple[Name, ...]
-    joined: frozenset[str]  # the text's terms, with adjacent words also written together
+    joined: dict[str, frozenset[str]]  # adjacent names written as one word, with their parts
 
 
 @dataclass(frozen=True)
@@ -66,10 +66,9 @@ class SearchIndex:
         self.sentences = data.sentences
         self.sentence_vectors = data.sentence_vectors
         self.titles = {d.doc_id: d.title for d in data.documents}
-        # The words naming each document: file name, company, period and a title its metadata gives (not
-        # one read from the text, which may be its first sentence).
+        # The words naming each document (file name, company, period), as its lexical search reads them.
         self._naming_terms = {
-            d.doc_id: frozenset(lexical_terms(f"{describe(d.doc_id, d.company, d.period)} {d.given_title}"))
+            d.doc_id: frozenset(lexical_terms(describe(d.doc_id, d.company, d.period)))
             for d in data.documents
         }
         document_rows = {d.doc_id: i for i, d in enumerate(data.documents)}
@@ -160,17 +159,15 @@ class SearchIndex:
         against each document (``unnamed``) and sentence (``missing_names``). ``first_word``: whether a
         capitalised first word is a name (in a statement, not a question)."""
         names = tuple(Name(name, self.variants(name) | {name}) for name in dict.fromkeys(names_in(text, first_word)))
-        return Names(names, frozenset(lexical_terms(text, joined=True)) if names else frozenset())
+        return Names(names, joined_names(text, first_word) if len(names) > 1 else {})
 
     def unnamed(self, names: Names, doc_id: str) -> list[Name]:
-        """Those of ``names`` that the words naming document ``doc_id`` (file name, company, period, the
-        metadata's title) do not hold: a filing's sentences say "we", and its name says who. Names
+        """Those of ``names`` that the words naming document ``doc_id`` (file name, company, period) do
+        not hold: a filing's sentences say "we", and its name says who. Names
         written together also meet a document named by them as one word ("Best Buy", BESTBUY_2023_10K)."""
         naming = self.naming_terms(doc_id)
-        joined = [term for term in names.joined if term in naming]
-        return [
-            name for name in names.names if not name.forms & naming and not any(name.text in term for term in joined)
-        ]
+        in_joined = {part for term, parts in names.joined.items() if term in naming for part in parts}
+        return [name for name in names.names if not name.forms & naming and name.text not in in_joined]
 
     def naming_terms(self, doc_id: str) -> frozenset[str]:
         return self._naming_terms.get(doc_id, frozenset())

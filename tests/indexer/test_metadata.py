@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from indexer.metadata import DocumentMetadata, company_key, from_name, metadata_for, period_key, read_sidecar
-from indexer.terms import lexical_terms
+from indexer.terms import joined_names, lexical_terms
 
 
 @pytest.mark.parametrize(
@@ -78,3 +78,11 @@ def test_lexical_terms_split_joined_words_and_read_short_fiscal_years() -> None:
     assert "2022" in lexical_terms("FY22")
     assert "bestbuy" in lexical_terms("Best Buy's margin", joined=True)
     assert "bestbuy" not in lexical_terms("Best Buy's margin")
+
+
+def test_names_next_to_each_other_are_joined_as_file_names_write_them() -> None:
+    assert joined_names("How many stores did Best Buy close?") == {"bestbuy": frozenset({"best", "buy"})}
+    assert set(joined_names("Did Home Depot Inc. beat Best Buy?")) == {"homedepot", "homedepotinc", "depotinc", "bestbuy"}
+    # Names apart in the text are not one name; a lone name joins nothing.
+    assert joined_names("Did Acme outsell Globex?") == {}
+    assert joined_names("Who did Intel hire?") == {}

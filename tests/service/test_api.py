@@ -157,10 +157,12 @@ def test_a_question_about_a_party_its_passage_only_mentions_is_not_answered(
         encoding="utf-8",
     )
     (corpus / "acme_2024_annual.txt").write_text(
-        "We paid $2.5 billion for a 30% stake in Globex. After the deal, clients such as Initech and Hooli "
+        "We acquired a 30% stake in Globex for $2.5 billion. After the deal, clients such as Initech and Hooli "
         "may stop buying from Globex [1].",
         encoding="utf-8",
     )
+    (corpus / "BESTBUY_2023_10K.txt").write_text("We closed 20 stores in 2023 as customers bought online [1].", "utf-8")
+    (corpus / "meta-superintelligence-lab.txt").write_text("Meta hired a founder to lead its new lab [1].", "utf-8")
     Indexer(embedder, progress=False).run(corpus, tmp_path / "index")
     pipeline = QuestionAnswering(Settings(index_dir=tmp_path / "index"), embedder=embedder)
     pipeline.warm_up()
@@ -171,15 +173,21 @@ def test_a_question_about_a_party_its_passage_only_mentions_is_not_answered(
             assert response.status_code == 200
             return response.json()
 
-        lab = ask("Who will run Orbis's new research lab?")
-        assert not lab["abstained"] and str(lab["answer"]).endswith("[3].")
-        paid = ask("How much did Acme pay for its stake in Globex?")
-        assert not paid["abstained"] and "$2.5 billion" in str(paid["answer"])
+        answered = {
+            "Who will run Orbis's new research lab?": "[3].",
+            "What stake in Globex did Acme acquire?": "$2.5 billion [1].",  # Acme: the file name
+            "How many stores did Best Buy close in 2023?": "20 stores",  # Best Buy: BESTBUY_...
+        }
+        for question, part in answered.items():
+            answer = ask(question)
+            assert not answer["abstained"] and part in str(answer["answer"]), (question, answer["answer"])
         for question in (
             "Who will run Helio's new research lab?",
             "Who will run Vertex's new research lab?",
-            "How much did Initech pay for its stake in Globex?",
-            "How much did Hooli pay for its stake in Globex?",
+            "What stake in Globex did Initech acquire?",
+            "What stake in Globex did Hooli acquire?",
+            "How many stores did Home Depot close in 2023?",
+            "Who did Intel hire to lead its new lab?",  # not the "intel" in "superintelligence"
         ):
             assert ask(question)["abstained"], question
 
