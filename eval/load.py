@@ -249,9 +249,10 @@ def main(argv: list[str] | None = None) -> int:
     answers = max(len(load.latencies), 1)
     server_ms, model_ms = (1000 * (after - before) / answers for after, before in zip(cpu_after, cpu_before))
     cores = len(os.sched_getaffinity(0))
+    ceiling = f"{1000 * cores / (server_ms + model_ms):.0f}/s" if server_ms + model_ms > 0 else "unknown"
     print(
         f"  CPU/answer : {server_ms + model_ms:.2f} ms (server {server_ms:.2f}, model's process {model_ms:.2f}); "
-        f"{cores} cores answer at most {1000 * cores / (server_ms + model_ms):.0f}/s"
+        f"{cores} cores answer at most {ceiling} (less what these clients take)"
     )
     for problem in broken:
         print(f"eval.load: bound broken: {problem}", file=sys.stderr)

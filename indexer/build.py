@@ -114,10 +114,10 @@ class Indexer:
         location = IndexLocation(index_dir)
         location.check_replaceable()
         self.warm_up()
-        if self.chunk_size > self.embedder.max_tokens:
+        if self.chunk_size > self.embedder.text_tokens:
             raise ValueError(
-                f"chunks of {self.chunk_size} tokens are longer than the model reads ({self.embedder.max_tokens}): "
-                f"the rest of each would never be found; give a chunk size of at most {self.embedder.max_tokens}"
+                f"chunks of {self.chunk_size} tokens are longer than the model reads ({self.embedder.text_tokens}): "
+                f"the rest of each would never be found; give a chunk size of at most {self.embedder.text_tokens}"
             )
         started = time.perf_counter()
         report = IndexReport(index_dir=location.path)

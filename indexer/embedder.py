@@ -136,6 +136,11 @@ class Embedder:
     def count_tokens(self, text: str) -> int:
         return len(self.model.tokenizer.encode(text, add_special_tokens=False, verbose=False))
 
+    @property
+    def text_tokens(self) -> int:
+        """Tokens of text the model reads at most: ``max_tokens`` less those the tokenizer adds."""
+        return self.max_tokens - len(self.model.tokenizer.encode("", add_special_tokens=True, verbose=False))
+
     def embed_documents(self, texts: list[str], progress: bool = False) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)

@@ -21,6 +21,8 @@ CHUNK_VECTORS = "chunk_vectors.npy"
 SENTENCE_VECTORS = "sentence_vectors.npy"
 METADATA = "metadata.sqlite"
 LEXICAL_DIR = "lexical"
+# Everything a build writes: a folder holding anything else is not (only) an index.
+INDEX_ENTRIES = frozenset({MANIFEST, FAISS_FILE, CHUNK_VECTORS, SENTENCE_VECTORS, METADATA, LEXICAL_DIR})
 
 
 class IndexUnavailable(Exception):

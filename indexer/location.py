@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from indexer.index_files import MANIFEST
+from indexer.index_files import INDEX_ENTRIES
 
 # Names of the unexpected files shown when an index folder is refused.
 _SHOWN_ENTRIES = 3
@@ -54,9 +54,9 @@ class IndexLocation:
             return  # a link is replaced, never what it points at
         if not self.path.is_dir():
             raise NotAnIndexFolder(f"the index folder {self.path} is a file; give a new or empty folder")
-        entries = sorted(entry.name for entry in self.path.iterdir())
-        if entries and MANIFEST not in entries:
-            shown = ", ".join(entries[:_SHOWN_ENTRIES]) + (", ..." if len(entries) > _SHOWN_ENTRIES else "")
+        others = sorted(entry.name for entry in self.path.iterdir() if entry.name not in INDEX_ENTRIES)
+        if others:
+            shown = ", ".join(others[:_SHOWN_ENTRIES]) + (", ..." if len(others) > _SHOWN_ENTRIES else "")
             raise NotAnIndexFolder(
                 f"the index folder {self.path} holds files that are not an index ({shown}), and building would "
                 "replace them; give a new or empty folder"

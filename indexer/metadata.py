@@ -4,7 +4,7 @@ A corpus folder may hold ``metadata.jsonl`` (one ``{"doc_id": ..., "company": ..
 "title": ...}`` a line) or ``metadata.json`` (``{doc_id: {"company": ..., ...}}``); every field is
 optional. What it does not give is read from the file name: its words are split on ``_ - .`` and
 spaces, the first word that is a period (a year, optionally with a quarter or half: ``2018``,
-``2023Q2``, ``FY2022``, ``2021_Q3``) is the period, and the words before it are the company. A name
+``2023Q2``, ``FY2022`` or ``FY22``, ``2021_Q3``) is the period, and the words before it are the company. A name
 with no period gives neither (``meta-scale-ai-acquisition.txt``).
 """
 
@@ -119,7 +119,7 @@ def _metadata(record: dict[str, Any], doc_id: str, corpus_dir: Path) -> Document
     if period and period_key(period) is None:
         raise ValueError(
             f"metadata of {doc_id} in {corpus_dir}: period {period!r} is not a year with an optional "
-            "quarter or half (2023, FY2023, 2023Q2, 2023H1)"
+            "quarter or half (2023, FY2023, FY23, 2023Q2, 2023H1)"
         )
     return DocumentMetadata(
         company=" ".join(values["company"].split()),

@@ -45,15 +45,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return int(args.run(settings, args))
-    except (IndexUnavailable, IndexLocked, ModeUnavailable, FileNotFoundError, ValueError, RuntimeError) as error:
+    except (IndexUnavailable, IndexLocked, ModeUnavailable, ValueError, RuntimeError) as error:
         print(f"citeqa: {error}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # output piped into `head` and the like
         sys.stderr.close()
         return 0
     except OSError as error:  # a path that is a folder where a file was meant, or one not writable
-        print(f"citeqa: {error.filename}: {error.strerror}" if error.filename else f"citeqa: {error}", file=sys.stderr)
+        print(f"citeqa: {_os_error(error)}", file=sys.stderr)
         return 2
+
+
+def _os_error(error: OSError) -> str:
+    """``path: reason`` (both paths of a rename) rather than ``[Errno 21] ...``; a message of its own as it is."""
+    if not error.filename:
+        return str(error)
+    paths = " -> ".join(str(path) for path in (error.filename, error.filename2) if path)
+    return f"{paths}: {error.strerror}"
 
 
 def _parser() -> argparse.ArgumentParser:

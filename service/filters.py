@@ -9,7 +9,7 @@ from indexer.metadata import company_key, period_key
 
 DOC_PREFIX = "search only documents whose doc_id (path in the corpus) starts with this, e.g. 'filings/2024/'"
 COMPANY = "search only documents of this company, compared without case, spaces or punctuation ('Best Buy' = 'BESTBUY')"
-PERIOD = "search only documents of this period or one within it: '2023' takes 2023, 2023Q2, 2023H1; also 'FY2023', '2023Q2'"
+PERIOD = "search only documents of this period or one within it: '2023' takes 2023, 2023Q2, 2023H1; also 'FY2023', 'FY23', '2023Q2'"
 MAX_DOC_PREFIX = 1000
 MAX_COMPANY = 200
 MAX_PERIOD = 20
@@ -58,5 +58,5 @@ def checked_period(value: str) -> str:
     """``value`` in the one spelling periods are stored in; ``ValueError`` saying what is accepted."""
     period = period_key(value)
     if period is None:
-        raise ValueError("must be a year with an optional quarter or half: 2023, FY2023, 2023Q2, 2023H1")
+        raise ValueError("must be a year with an optional quarter or half: 2023, FY2023, FY23, 2023Q2, 2023H1")
     return period

@@ -52,7 +52,6 @@ class Hit:
     score: float  # cosine similarity plus the weighted lexical scores
 
 
-
 class SearchIndex:
     """Read-only, shared by all requests; built once when the service starts or reloads."""
 

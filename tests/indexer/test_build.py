@@ -136,23 +136,31 @@ def test_two_builds_of_one_index_cannot_run_at_once(corpus: Path, tmp_path: Path
 
 
 def test_a_file_or_a_folder_of_other_files_is_never_replaced_by_an_index(
-    corpus: Path, tmp_path: Path, embedder: Embedder
+    corpus: Path, tmp_path: Path, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     notes = tmp_path / "notes"
     notes.mkdir()
     (notes / "todo.txt").write_text("keep me", encoding="utf-8")
     single = tmp_path / "single.txt"
     single.write_text("keep me too", encoding="utf-8")
-    for index_dir, refusal in ((corpus, "chips.md"), (notes, "todo.txt"), (single, "is a file")):
+    mixed = tmp_path / "mixed"
+    Indexer(embedder, progress=False).run(corpus, tmp_path / "built")
+    shutil.copytree((tmp_path / "built").resolve(), mixed)
+    (mixed / "results.csv").write_text("keep me as well", encoding="utf-8")  # an index, and a file beside it
+    # Refused before the model is loaded: a typo costs no wait.
+    monkeypatch.setattr(Indexer, "warm_up", lambda self: pytest.fail("the model was loaded before the refusal"))
+    for index_dir, refusal in ((corpus, "chips.md"), (notes, "todo.txt"), (single, "is a file"), (mixed, "results.csv")):
         with pytest.raises(NotAnIndexFolder, match=refusal):
             Indexer(embedder, progress=False).run(corpus, index_dir)
     assert sorted(p.name for p in corpus.iterdir()) == ["chips.md", SEED_DOC]
     assert (notes / "todo.txt").read_text(encoding="utf-8") == "keep me"
     assert single.read_text(encoding="utf-8") == "keep me too"
-    # On the command line: one line saying why, exit status 2, before any model is loaded.
+    assert (mixed / "results.csv").read_text(encoding="utf-8") == "keep me as well"
+    # On the command line: one line saying why, exit status 2.
     command = [sys.executable, "-m", "service.cli", "index", str(corpus), "--index-dir", str(corpus)]
     result = subprocess.run(command, cwd=ROOT, check=False, capture_output=True, text=True, timeout=120)
-    assert result.returncode == 2 and result.stderr.startswith("citeqa: the index folder") and "Loading" not in result.stderr
+    assert result.returncode == 2 and result.stderr.startswith("citeqa: the index folder")
+    assert len(result.stderr.splitlines()) == 1
     assert sorted(p.name for p in corpus.iterdir()) == ["chips.md", SEED_DOC]
 
 
@@ -264,8 +272,10 @@ def test_a_document_now_skipped_is_counted_as_removed(corpus: Path, tmp_path: Pa
 
 
 def test_chunks_longer_than_the_model_reads_are_refused(corpus: Path, tmp_path: Path, embedder: Embedder) -> None:
-    with pytest.raises(ValueError, match=f"longer than the model reads \\({embedder.max_tokens}\\)"):
-        Indexer(embedder, chunk_size=embedder.max_tokens + 1, progress=False).run(corpus, tmp_path / "index")
+    # The model reads 256 tokens, two of them the tokenizer's own ([CLS] and [SEP]).
+    assert embedder.text_tokens == embedder.max_tokens - 2
+    with pytest.raises(ValueError, match=f"longer than the model reads \\({embedder.text_tokens}\\)"):
+        Indexer(embedder, chunk_size=embedder.text_tokens + 1, progress=False).run(corpus, tmp_path / "index")
     assert not (tmp_path / "index").exists()
 
 

@@ -261,4 +261,3 @@ def test_lone_surrogates_nan_and_infinity_are_refused_as_bad_input_on_every_rout
     response = client.post(path, content=body.encode(), headers={"Content-Type": "application/json"})
     assert response.status_code == 422, response.text
     assert response.json()["detail"]
-

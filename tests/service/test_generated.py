@@ -59,6 +59,15 @@ def test_a_changed_number_is_dropped_and_the_extractive_answer_given(generated: 
     assert len(answer.dropped) == 1 and "18.4 is not in the supporting passage" in answer.dropped[0].reason
 
 
+def test_a_party_the_supporting_sentence_does_not_name_is_dropped(generated: tuple[QuestionAnswering, Script]) -> None:
+    # Microsoft is named in the same passage (as a client), not in the sentence on what was paid.
+    pipeline, script = generated
+    script.draft = f"{FAITHFUL}, with Microsoft [1][6]."
+    answer = pipeline.ask(QUESTION)
+    assert answer.mode == "extractive" and "Microsoft" not in answer.text
+    assert len(answer.dropped) == 1 and "microsoft is not named in the supporting sentence" in answer.dropped[0].reason
+
+
 @pytest.mark.parametrize("written", ["[99]", "[3][8]", ""])
 def test_markers_are_replaced_by_those_of_the_supporting_claim(
     generated: tuple[QuestionAnswering, Script], written: str

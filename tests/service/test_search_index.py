@@ -103,10 +103,8 @@ def test_each_question_is_held_to_the_numbers_of_its_passage_and_the_names_of_it
     index = SearchIndex.open(tmp_path / "index", embedder)
     chunk = index.chunks[0]
     paid, clients = (frozenset(sentence.terms) for sentence in index.sentences_of(chunk))
-    # The same passage, met again and again by different questions, answers each on its own terms.
-    for _ in range(2):
-        assert index.missing_numbers("Did Acme pay $2.5 billion for Globex?", chunk) == []
-        assert index.missing_numbers("Did Acme pay $5.2 billion for 35% of Globex?", chunk) == ["35", "5.2"]
+    assert index.missing_numbers("Did Acme pay $2.5 billion for Globex?", chunk) == []
+    assert index.missing_numbers("Did Acme pay $5.2 billion for 35% of Globex?", chunk) == ["35", "5.2"]
 
     def missing(question: str, sentence_terms: frozenset[str]) -> list[str]:
         return index.missing_names(index.unnamed(index.names_of(question), chunk.doc_id), sentence_terms)
