@@ -57,6 +57,8 @@ class IndexReport:
     index_type: str = ""
     seconds: float = 0.0
     unchanged: bool = False
+    # No report could be read, and the index built before was left as it was rather than emptied.
+    kept: bool = False
 
 
 @dataclass
@@ -125,7 +127,11 @@ class Indexer:
             location.remove_stale_builds()
             previous = self._previous(location.path)
             parts = self._collect(corpus_dir, previous, report)
-            if previous is not None and self._same_as(previous, parts, report):
+            if previous is not None and not parts:
+                # A corpus gone unreadable (a failed mount, a permissions change) must not empty the index.
+                report.kept, report.removed_documents = True, []
+                data = previous
+            elif previous is not None and self._same_as(previous, parts, report):
                 report.unchanged = True
                 data = previous
             else:

@@ -160,7 +160,9 @@ def make_indexer(settings: Settings, progress: bool, embedder: Embedder | None =
 
 def _index(settings: Settings, args: argparse.Namespace) -> int:
     report = make_indexer(settings, progress=not args.quiet).run(settings.corpus_dir, settings.index_dir)
-    if report.unchanged:
+    if report.kept:
+        print(f"Index {report.index_dir} is left as it was ({report.documents} documents, {report.chunks} chunks).")
+    elif report.unchanged:
         print(f"Index {report.index_dir} is up to date ({report.documents} documents, {report.chunks} chunks).")
     else:
         print(
@@ -173,7 +175,7 @@ def _index(settings: Settings, args: argparse.Namespace) -> int:
         print(f"  skipped {doc_id}: {reason}", file=sys.stderr)
     for doc_id, original in sorted(report.duplicates.items()):
         print(f"  duplicate {doc_id}: same content as {original}, indexed once (as {original})", file=sys.stderr)
-    if report.documents == 0:
+    if report.documents == 0 or report.kept:
         print(f"citeqa: no readable reports in {settings.corpus_dir}", file=sys.stderr)
         return 1
     return 0

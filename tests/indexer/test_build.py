@@ -265,10 +265,12 @@ def test_every_stored_vector_is_its_own_texts(corpus: Path, tmp_path: Path, embe
 def test_a_document_now_skipped_is_counted_as_removed(corpus: Path, tmp_path: Path, embedder: Embedder) -> None:
     index_dir = tmp_path / "index"
     Indexer(embedder, progress=False).run(corpus, index_dir)
+    limit = (corpus / SEED_DOC).stat().st_size
+    (corpus / "chips.md").write_text("Memory prices rose 8% in the third quarter [1].\n" * 400, encoding="utf-8")
     size = (corpus / "chips.md").stat().st_size
-    report = Indexer(embedder, progress=False, max_file_bytes=size - 1).run(corpus, index_dir)
-    assert report.removed_documents == ["chips.md", SEED_DOC]
-    assert report.skipped["chips.md"] == f"too large ({size} bytes, the limit is {size - 1} bytes: CITEQA_MAX_FILE_BYTES)"
+    report = Indexer(embedder, progress=False, max_file_bytes=limit).run(corpus, index_dir)
+    assert report.removed_documents == ["chips.md"] and doc_ids(index_dir) == [SEED_DOC]
+    assert report.skipped["chips.md"] == f"too large ({size / 1024:.1f} KiB, the limit is {limit / 1024:.1f} KiB: CITEQA_MAX_FILE_BYTES)"
 
 
 def test_chunks_longer_than_the_model_reads_are_refused(corpus: Path, tmp_path: Path, embedder: Embedder) -> None:

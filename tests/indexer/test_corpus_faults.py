@@ -84,3 +84,19 @@ def test_a_duplicate_added_later_is_recorded_without_re_embedding(tmp_path: Path
     assert f"duplicate copy.txt: same content as {SEED_DOC}" in again.stderr
     assert "(0 embedded, 1 unchanged, 0 removed)" in again.stdout
     assert read_index(tmp_path / "index").manifest.duplicates == {"copy.txt": SEED_DOC}
+
+
+def test_a_corpus_gone_unreadable_leaves_the_index_as_it_was(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(CORPUS / SEED_DOC, corpus / SEED_DOC)
+    assert run_citeqa("index", str(corpus), "--index-dir", str(tmp_path / "index"), "--quiet").returncode == 0
+    before = (tmp_path / "index").resolve()
+    # Every file refused (here: over a tiny size limit), as after a failed mount or a permissions change.
+    again = run_citeqa(
+        "index", str(corpus), "--index-dir", str(tmp_path / "index"), "--quiet", env={**os.environ, "CITEQA_MAX_FILE_BYTES": "10"}
+    )
+    assert again.returncode == 1 and "is left as it was (1 documents" in again.stdout
+    assert f"skipped {SEED_DOC}: too large" in again.stderr and "no readable reports" in again.stderr
+    assert (tmp_path / "index").resolve() == before
+    assert [d.doc_id for d in read_index(tmp_path / "index").documents] == [SEED_DOC]
