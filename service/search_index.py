@@ -162,8 +162,8 @@ class SearchIndex:
 
     def unnamed(self, names: Names, doc_id: str) -> list[Name]:
         """Those of ``names`` that the words naming document ``doc_id`` (file name, company, period) do
-        not hold: a filing's sentences say "we", and its name says who. Names
-        written together also meet a document named by them as one word ("Best Buy", BESTBUY_2023_10K)."""
+        not hold: a filing's sentences say "we", and its name says who. Names written together also
+        meet a document named by them as one word ("Best Buy", BESTBUY_2023_10K)."""
         naming = self.naming_terms(doc_id)
         in_joined = {part for term, parts in names.joined.items() if term in naming for part in parts}
         return [name for name in names.names if not name.forms & naming and name.text not in in_joined]
