@@ -127,10 +127,12 @@ class Indexer:
             location.remove_stale_builds()
             previous = self._previous(location.path)
             parts = self._collect(corpus_dir, previous, report)
-            if previous is not None and not parts:
-                # A corpus gone unreadable (a failed mount, a permissions change) must not empty the index.
+            existing = previous if previous is not None or parts else _readable(location.path)
+            if existing is not None and existing.documents and not parts:
+                # A corpus gone unreadable (a failed mount, a permissions change) must not empty the index,
+                # whatever model or chunking built it.
                 report.kept, report.removed_documents = True, []
-                data = previous
+                data = existing
             elif previous is not None and self._same_as(previous, parts, report):
                 report.unchanged = True
                 data = previous
@@ -157,9 +159,8 @@ class Indexer:
 
     def _previous(self, index_dir: Path) -> IndexData | None:
         """The last build, when its vectors can be reused with the current model and chunking."""
-        try:
-            previous = read_index(index_dir, with_store=False)
-        except IndexUnavailable:
+        previous = _readable(index_dir)
+        if previous is None:
             return None
         # Vectors of another precision would serve well enough, but one index holds one kind.
         reusable = (
@@ -346,6 +347,14 @@ class Indexer:
         )
         records = [p.record for p in parts]
         return IndexData(manifest, records, chunks, sentences, chunk_vectors, sentence_vectors, store, lexical)
+
+
+def _readable(index_dir: Path) -> IndexData | None:
+    """The index at ``index_dir``, or None when there is none that can be read."""
+    try:
+        return read_index(index_dir, with_store=False)
+    except IndexUnavailable:
+        return None
 
 
 def _bytes(count: int) -> str:

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from indexer.index_files import INDEX_ENTRIES
+from indexer.index_files import INDEX_ENTRIES, MANIFEST
 
 # Names of the unexpected files shown when an index folder is refused.
 _SHOWN_ENTRIES = 3
@@ -54,7 +54,10 @@ class IndexLocation:
             return  # a link is replaced, never what it points at
         if not self.path.is_dir():
             raise NotAnIndexFolder(f"the index folder {self.path} is a file; give a new or empty folder")
-        others = sorted(entry.name for entry in self.path.iterdir() if entry.name not in INDEX_ENTRIES)
+        entries = {entry.name for entry in self.path.iterdir()}
+        others = sorted(entries - INDEX_ENTRIES)
+        if entries and MANIFEST not in entries and not others:
+            others = sorted(entries)  # parts of an index without its manifest: not an index either
         if others:
             shown = ", ".join(others[:_SHOWN_ENTRIES]) + (", ..." if len(others) > _SHOWN_ENTRIES else "")
             raise NotAnIndexFolder(

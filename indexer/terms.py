@@ -101,17 +101,18 @@ def names_in(text: str, first_word: bool = False) -> list[str]:
     return [name for _, word in _name_words(text, first_word) for name in content_terms(word)]
 
 
-def joined_names(text: str, first_word: bool = False) -> dict[str, frozenset[str]]:
-    """Names next to each other written as one word, as file names write them ("Best Buy" ->
-    "bestbuy"), each with its parts' stems ("best", "buy")."""
-    words = _name_words(text, first_word)
+def joined_names(text: str) -> dict[str, frozenset[str]]:
+    """Names next to each other written as one word, as file names write them ("Best Buy's" ->
+    "bestbuy"), each with its parts' stems ("best", "buy"). A capitalised first word may start one
+    ("Best Buy closed ...")."""
+    words = _name_words(text, first_word=True)
     joined: dict[str, frozenset[str]] = {}
     for start in range(len(words)):
         for size in range(2, _JOINED_MAX + 1):
             run = words[start : start + size]
             if len(run) < size or run[-1][0] - run[0][0] != size - 1:  # not adjacent in the text
                 break
-            together = "".join(word.lower() for _, word in run)
+            together = "".join(word.lower().replace("’", "'").removesuffix("'s") for _, word in run)
             if together.isalpha():
                 joined[_term(together)] = frozenset(name for _, word in run for name in content_terms(word))
     return joined

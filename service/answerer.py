@@ -110,10 +110,10 @@ class Answerer:
     def weigh(self, question: str, question_vector: np.ndarray, hits: list[Hit], index: SearchIndex) -> list[Evidence]:
         """Every answer-worthy sentence of the retrieved passages, with its similarity and coverage."""
         terms = list(dict.fromkeys(content_terms(question)))
-        variants = [index.variants(t) | {t} for t in terms]
+        in_corpus = [index.variants(t) for t in terms]
+        variants = [forms | {t} for t, forms in zip(terms, in_corpus)]
         weights = np.array([index.idf(v) for v in variants])
         names = index.names_of(question)
-        identifying = {name.text for name in names.names}
         seen: set[int] = set()
         evidence: list[Evidence] = []
         for hit in hits:
@@ -125,11 +125,9 @@ class Answerer:
             # Numbers the question gives must be in the passage, and names in the sentence unless the
             # document is named by them, however similar it reads.
             numbers_found = not index.missing_numbers(question, hit.chunk)
-            unnamed = index.unnamed(names, hit.chunk.doc_id)
-            naming = index.naming_terms(hit.chunk.doc_id)
-            # Who and when the question asks about, where the document's name says it (not what: a file
-            # named "deal-report" does not answer every question about a deal).
-            named = [(t in identifying or t[:1].isdigit()) and bool(v & naming) for t, v in zip(terms, variants)]
+            given = index.document_names(names, hit.chunk.doc_id)
+            unnamed = index.unnamed(names, given)
+            named = _named_by_document(terms, in_corpus, given, index.naming_terms(hit.chunk.doc_id))
             for sentence, similarity in zip(sentences, similarities):
                 claim_terms = index.unit_terms.get(sentence.unit, frozenset())
                 sentence_terms = frozenset(sentence.terms)
@@ -171,6 +169,15 @@ class Answerer:
                 continue
             chosen.append(candidate)
         return chosen
+
+
+def _named_by_document(
+    terms: list[str], in_corpus: list[frozenset[str]], given: frozenset[str], naming: frozenset[str]
+) -> list[bool]:
+    """Which question words the document's name gives: who and when the question asks about (the names
+    it is named by, years, words no sentence of the corpus uses, such as a company a filing calls
+    "we"), not what (a file named "deal-report" does not answer every question about a deal)."""
+    return [t in given or ((t[:1].isdigit() or not forms) and t in naming) for t, forms in zip(terms, in_corpus)]
 
 
 def _coverage(variants: list[frozenset[str]], weights: np.ndarray, terms: frozenset[str], named: list[bool]) -> float:

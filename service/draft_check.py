@@ -81,7 +81,8 @@ class DraftChecker:
         if similarity < self.min_support:
             return f"no retrieved sentence says this (closest similarity {similarity:.2f})"
         missing_numbers = index.missing_numbers(text, hit.chunk)
-        unnamed = index.unnamed(index.names_of(text, first_word=True), hit.chunk.doc_id)
+        names = index.names_of(text, first_word=True)
+        unnamed = index.unnamed(names, index.document_names(names, hit.chunk.doc_id))
         missing_names = index.missing_names(unnamed, frozenset(support.terms))
         if missing_numbers:
             return f"{', '.join(missing_numbers)} is not in the supporting passage"

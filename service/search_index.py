@@ -36,7 +36,8 @@ CHUNK_NUMBERS_CACHE = 2048
 @dataclass(frozen=True)
 class Name:
     text: str  # stemmed
-    forms: frozenset[str]  # it and its variants in the corpus
+    # Only itself: a name is not a prefix-variant of a longer word ("Intel" is not "intelligence").
+    forms: frozenset[str]
 
 
 @dataclass(frozen=True)
@@ -149,24 +150,30 @@ class SearchIndex:
         return self.fusion.text_weight * _scaled(text, rows) + self.fusion.name_weight * _scaled(names, rows)
 
     def missing_numbers(self, text: str, chunk: ChunkRecord) -> list[str]:
-        """Numbers ``text`` states and ``chunk`` does not: a passage saying $14.8 billion does not
-        support "Meta paid $18.4 billion"."""
-        return sorted(numbers_in(text) - self._numbers_of_row(chunk.row))
+        """Numbers ``text`` states and neither ``chunk`` nor its document's name does: a passage saying
+        $14.8 billion does not support "Meta paid $18.4 billion"; a filing named for 2023 speaks of 2023."""
+        return sorted(numbers_in(text) - self._numbers_of_row(chunk.row) - self.naming_terms(chunk.doc_id))
 
     def names_of(self, text: str, first_word: bool = False) -> Names:
-        """The names ``text`` gives, each with its forms in the corpus; read once per text, then held
-        against each document (``unnamed``) and sentence (``missing_names``). ``first_word``: whether a
+        """The names ``text`` gives; read once per text, then held
+        against each document (``document_names``) and sentence (``missing_names``). ``first_word``: whether a
         capitalised first word is a name (in a statement, not a question)."""
-        names = tuple(Name(name, self.variants(name) | {name}) for name in dict.fromkeys(names_in(text, first_word)))
-        return Names(names, joined_names(text, first_word) if len(names) > 1 else {})
+        names = tuple(Name(name, frozenset({name})) for name in dict.fromkeys(names_in(text, first_word)))
+        return Names(names, joined_names(text) if names else {})
 
-    def unnamed(self, names: Names, doc_id: str) -> list[Name]:
-        """Those of ``names`` that the words naming document ``doc_id`` (file name, company, period) do
-        not hold: a filing's sentences say "we", and its name says who. Names written together also
-        meet a document named by them as one word ("Best Buy", BESTBUY_2023_10K)."""
+    def document_names(self, names: Names, doc_id: str) -> frozenset[str]:
+        """Those of ``names`` (and parts of names written together) that the words naming document
+        ``doc_id`` (file name, company, period) hold: a filing's sentences say "we", and its name says
+        who. Names written together meet a document named by them as one word ("Best Buy",
+        BESTBUY_2023_10K)."""
         naming = self.naming_terms(doc_id)
-        in_joined = {part for term, parts in names.joined.items() if term in naming for part in parts}
-        return [name for name in names.names if not name.forms & naming and name.text not in in_joined]
+        joined = {part for term, parts in names.joined.items() if term in naming for part in parts}
+        return frozenset(joined | {name.text for name in names.names if name.forms & naming})
+
+    @staticmethod
+    def unnamed(names: Names, given: frozenset[str]) -> list[Name]:
+        """Those of ``names`` a document's name does not give (``given``, from ``document_names``)."""
+        return [name for name in names.names if name.text not in given]
 
     def naming_terms(self, doc_id: str) -> frozenset[str]:
         return self._naming_terms.get(doc_id, frozenset())

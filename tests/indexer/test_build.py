@@ -147,15 +147,21 @@ def test_a_file_or_a_folder_of_other_files_is_never_replaced_by_an_index(
     Indexer(embedder, progress=False).run(corpus, tmp_path / "built")
     shutil.copytree((tmp_path / "built").resolve(), mixed)
     (mixed / "results.csv").write_text("keep me as well", encoding="utf-8")  # an index, and a file beside it
+    partial = tmp_path / "partial"  # names an index uses, but no manifest: not an index either
+    (partial / "lexical").mkdir(parents=True)
+    (partial / "lexical" / "notes.txt").write_text("mine", encoding="utf-8")
+    (partial / "metadata.sqlite").write_bytes(b"")
     # Refused before the model is loaded: a typo costs no wait.
     monkeypatch.setattr(Indexer, "warm_up", lambda self: pytest.fail("the model was loaded before the refusal"))
-    for index_dir, refusal in ((corpus, "chips.md"), (notes, "todo.txt"), (single, "is a file"), (mixed, "results.csv")):
+    refused = [(corpus, "chips.md"), (notes, "todo.txt"), (single, "is a file"), (mixed, "results.csv"), (partial, "lexical")]
+    for index_dir, refusal in refused:
         with pytest.raises(NotAnIndexFolder, match=refusal):
             Indexer(embedder, progress=False).run(corpus, index_dir)
     assert sorted(p.name for p in corpus.iterdir()) == ["chips.md", SEED_DOC]
     assert (notes / "todo.txt").read_text(encoding="utf-8") == "keep me"
     assert single.read_text(encoding="utf-8") == "keep me too"
     assert (mixed / "results.csv").read_text(encoding="utf-8") == "keep me as well"
+    assert (partial / "lexical" / "notes.txt").read_text(encoding="utf-8") == "mine"
     # On the command line: one line saying why, exit status 2.
     command = [sys.executable, "-m", "service.cli", "index", str(corpus), "--index-dir", str(corpus)]
     result = subprocess.run(command, cwd=ROOT, check=False, capture_output=True, text=True, timeout=120)

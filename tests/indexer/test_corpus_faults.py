@@ -99,4 +99,11 @@ def test_a_corpus_gone_unreadable_leaves_the_index_as_it_was(tmp_path: Path) -> 
     assert again.returncode == 1 and "is left as it was (1 documents" in again.stdout
     assert f"skipped {SEED_DOC}: too large" in again.stderr and "no readable reports" in again.stderr
     assert (tmp_path / "index").resolve() == before
+    # Also when the index was built with other settings, so none of it could be reused.
+    rechunked = run_citeqa(
+        "index", str(corpus), "--index-dir", str(tmp_path / "index"), "--quiet", "--chunk-size", "150",
+        env={**os.environ, "CITEQA_MAX_FILE_BYTES": "10"},
+    )
+    assert rechunked.returncode == 1 and "is left as it was (1 documents" in rechunked.stdout
+    assert (tmp_path / "index").resolve() == before
     assert [d.doc_id for d in read_index(tmp_path / "index").documents] == [SEED_DOC]
