@@ -125,9 +125,9 @@ class Indexer:
         report = IndexReport(index_dir=location.path)
         with location.lock():
             location.remove_stale_builds()
-            previous = self._previous(location.path)
+            existing = _readable(location.path)
+            previous = self._reusable(existing)
             parts = self._collect(corpus_dir, previous, report)
-            existing = previous if previous is not None or parts else _readable(location.path)
             if existing is not None and existing.documents and not parts:
                 # A corpus gone unreadable (a failed mount, a permissions change) must not empty the index,
                 # whatever model or chunking built it.
@@ -157,9 +157,8 @@ class Indexer:
             "precision": embedder.precision,
         }
 
-    def _previous(self, index_dir: Path) -> IndexData | None:
+    def _reusable(self, previous: IndexData | None) -> IndexData | None:
         """The last build, when its vectors can be reused with the current model and chunking."""
-        previous = _readable(index_dir)
         if previous is None:
             return None
         # Vectors of another precision would serve well enough, but one index holds one kind.
