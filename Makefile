@@ -11,7 +11,7 @@ PORT ?= 8000
 EVAL_GATE := accuracy=0.6 hit@1=0.75 mrr=0.85 fact_recall=0.45 token_f1=0.4 marker_precision=0.95 \
 	marker_recall=0.42 unsupported_marker_rate=0 abstain_precision=0.42 abstain_recall=0.95
 
-.PHONY: install index serve test eval clean
+.PHONY: install index serve test eval lint clean
 
 install: $(INSTALLED)
 
@@ -32,6 +32,10 @@ serve: index
 
 test: $(INSTALLED)
 	$(BIN)/python -m pytest
+
+# The Dockerfile, linted (hadolint comes with the test extra).
+lint: $(INSTALLED)
+	$(BIN)/hadolint Dockerfile
 
 # Score the answers on the seed gold set; fails when a metric falls below EVAL_GATE.
 eval: index

@@ -74,7 +74,8 @@ class Embedder:
     (``serving_threads``).
 
     ``precision`` bfloat16 halves the work of each forward pass on CPUs with native bfloat16 matrix
-    units (``auto`` picks it there); vectors are still returned as float32 unit vectors, and the
+    units (``auto`` picks it there), but its rounding, and so the rankings, differ between CPUs: float32,
+    the default, gives the same vectors everywhere. Vectors are still returned as float32 unit vectors, and the
     probe that identifies the weights is taken in float32 before the conversion, so indexes built at
     either precision serve with either (their vectors agree to a cosine of 0.998; eval/BENCHMARKS.md).
 
@@ -89,7 +90,7 @@ class Embedder:
         device: str = "cpu",
         query_cache: int = QUERY_CACHE_SIZE,
         batch_queries: bool = True,
-        precision: Precision = "auto",
+        precision: Precision = "float32",
         threads: int | None = None,
         own_process: bool = False,
     ) -> None:

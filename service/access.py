@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -71,6 +72,7 @@ class Access:
         self.site_keys = dict(settings.site_keys)
         rate = settings.rate
         self.limiter = RateLimiter(*rate) if rate else None
+        self.limit_local = settings.rate_limit_local
 
     @property
     def keys_required(self) -> bool:
@@ -96,16 +98,28 @@ class Access:
         return Client("address", address, refusal)
 
     def admit(self, request: Request) -> Client:
-        """The calling client, after its rate limit (by key, else by address, so guessing keys is
-        throttled too); 429 or 401 with the reason otherwise."""
+        """The calling client, after its rate limit where one applies (``rate_limited``); 429 or 401
+        with the reason otherwise."""
         client = self.identify(request)
         request.state.client = client.log_name
-        self.throttle(client.bucket)
+        if self.rate_limited(client, request):
+            self.throttle(client.bucket)
         if self.keys_required and client.kind == "address":
             raise unauthorized(
                 client.refusal or f"an API key is required: send Authorization: Bearer KEY or {API_KEY_HEADER}: KEY"
             )
         return client
+
+    def rate_limited(self, client: Client, request: Request) -> bool:
+        """Whom the rate limit is for: pages in a browser (they send an ``Origin``) and callers without a
+        valid API key from another machine, throttled by site key, else by address, so guessing keys
+        is throttled too. A valid API key, or a script on the server's own machine, is the operator's
+        own use and is not held to a limit it did not choose (unless ``rate_limit_local``). Behind a
+        reverse proxy the address is the one the proxy forwards (``X-Forwarded-For``)."""
+        if client.kind == "key":
+            return False
+        address = request.client.host if request.client else ""
+        return "origin" in request.headers or self.limit_local or not _loopback(address)
 
     def throttle(self, bucket: str) -> None:
         """429 with ``Retry-After`` once ``bucket`` has spent its burst."""
@@ -122,6 +136,13 @@ class Access:
         request.state.client = client.log_name
         if self.api_keys and client.kind != "key":
             raise unauthorized(client.refusal or "an API key is required for metrics")
+
+
+def _loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def unauthorized(detail: str) -> HTTPException:

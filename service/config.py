@@ -19,9 +19,10 @@ class Settings(BaseSettings):
     corpus_dir: Path = Path("corpus")
     # A sentence-transformers model: a folder path or a name; empty means the bundled all-MiniLM-L6-v2.
     model: str | None = None
-    # Arithmetic of the model: `auto` is bfloat16 on CPUs that compute it natively (about twice the
-    # throughput), else float32.
-    precision: Precision = "auto"
+    # Arithmetic of the model. float32 gives the same vectors, and so the same answers, on every CPU;
+    # bfloat16 (or `auto`: bfloat16 where the CPU computes it natively) is faster there, but its
+    # rounding differs from one CPU to another, and rankings with it.
+    precision: Precision = "float32"
     # Torch threads of the model; 0: half the cores when serving, every core when indexing.
     model_threads: int = Field(0, ge=0, le=1024)
     host: str = "127.0.0.1"
@@ -54,8 +55,12 @@ class Settings(BaseSettings):
     site_keys: Annotated[dict[str, str], NoDecode] = {}
     # Enables `POST /admin/reload`; without it the route answers 404.
     admin_key: SecretStr | None = None
-    # Requests per client (API key, site key or address): `N/second|minute|hour`, or `off`.
+    # Requests per client (site key, else address) of pages in a browser and of callers on other machines
+    # without a valid API key (service/access.py): `N/second|minute|hour`, or `off`.
     rate_limit: str = Field("60/minute", pattern=r"^(off|[1-9][0-9]*/(second|minute|hour))$")
+    # Hold callers on the server's own machine to the limit too: for a reverse proxy that does not
+    # forward the caller's address, through which every request comes from loopback.
+    rate_limit_local: bool = False
     # Requests a client may make at once before the rate applies; default: the rate's N.
     rate_burst: int | None = Field(None, ge=1)
 

@@ -23,7 +23,8 @@ SEED_DOC = "meta-scale-ai-acquisition.txt"
 
 @pytest.fixture(scope="session")
 def embedder() -> Embedder:
-    model = Embedder()
+    # The precision a user would get from the environment: the suite must pass under either.
+    model = Embedder(precision=Settings().precision)
     model.warm_up()
     return model
 

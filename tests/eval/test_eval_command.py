@@ -44,7 +44,8 @@ def test_waits_for_a_rate_limit_are_not_counted_as_latency(seed_index: Path, tmp
         "".join(json.dumps({"id": f"r{i}", "question": q, "answerable": True}) + "\n" for i, q in enumerate(RATE_QUESTIONS))
     )
     # One request a second, no burst: each question after the first waits for a 429's Retry-After (1 s).
-    with serving(seed_index, env={"CITEQA_RATE_LIMIT": "1/second", "CITEQA_RATE_BURST": "1"}) as url:
+    limit = {"CITEQA_RATE_LIMIT": "1/second", "CITEQA_RATE_BURST": "1", "CITEQA_RATE_LIMIT_LOCAL": "true"}
+    with serving(seed_index, env=limit) as url:
         result = run_citeqa("eval", str(gold), "--url", url, "--quiet", "--report", str(tmp_path / "r"))
     assert result.returncode == 0, result.stderr
     assert "rate-limits this client" in result.stderr

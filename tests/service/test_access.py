@@ -92,17 +92,34 @@ def test_keys_never_reach_the_log_only_a_hash_prefix(client: TestClient, caplog:
 
 def test_a_client_over_its_rate_gets_429_with_retry_after_and_others_are_not_slowed(qa: QuestionAnswering) -> None:
     with keyed_client(qa, rate_limit="2/minute", rate_burst=3) as client:
-        mine = [client.get("/search", params={"q": "lab"}, headers={"X-API-Key": KEY}) for _ in range(4)]
-        assert [r.status_code for r in mine] == [200, 200, 200, 429]
-        assert mine[3].json()["detail"].startswith("too many requests")
-        assert 1 <= int(mine[3].headers["retry-after"]) <= 30
-        # Another key, and a page with its site key, have buckets of their own.
-        assert client.get("/search", params={"q": "lab"}, headers={"X-API-Key": OTHER_KEY}).status_code == 200
         site = {"X-Site-Key": SITE_KEY, "Origin": PORTAL}
-        assert client.get("/search", params={"q": "lab"}, headers=site).status_code == 200
+        page = [client.get("/search", params={"q": "lab"}, headers=site) for _ in range(4)]
+        assert [r.status_code for r in page] == [200, 200, 200, 429]
+        assert page[3].json()["detail"].startswith("too many requests")
+        assert 1 <= int(page[3].headers["retry-after"]) <= 30
+        # A caller with a valid API key is the operator's own: no limit it did not choose.
+        mine = [client.get("/search", params={"q": "lab"}, headers={"X-API-Key": KEY}) for _ in range(6)]
+        assert [r.status_code for r in mine] == [200] * 6
         # Guessing keys from one address is throttled by address.
         guesses = [client.get("/search", params={"q": "lab"}, headers={"X-API-Key": f"g{i}"}) for i in range(4)]
         assert [r.status_code for r in guesses] == [401, 401, 401, 429]
+
+
+def test_the_rate_limit_holds_pages_and_other_machines_not_the_servers_own(qa: QuestionAnswering) -> None:
+    settings = Settings(index_dir=qa.settings.index_dir, rate_limit="2/minute", rate_burst=2)
+
+    def statuses(address: str, headers: dict[str, str]) -> list[int]:
+        with TestClient(create_app(settings, qa), client=(address, 50000)) as client:
+            return [client.get("/search", params={"q": "lab"}, headers=headers).status_code for _ in range(5)]
+
+    assert statuses("127.0.0.1", {}) == [200] * 5
+    assert statuses("::1", {}) == [200] * 5
+    # A page in a browser on the same machine is a page like any other.
+    assert statuses("127.0.0.1", {"Origin": "http://127.0.0.1:3000"}) == [200, 200, 429, 429, 429]
+    assert statuses("203.0.113.7", {}) == [200, 200, 429, 429, 429]
+    # Behind a proxy that does not forward the caller's address, everyone comes from loopback.
+    settings = Settings(index_dir=qa.settings.index_dir, rate_limit="2/minute", rate_burst=2, rate_limit_local=True)
+    assert statuses("127.0.0.1", {}) == [200, 200, 429, 429, 429]
 
 
 def test_without_keys_configured_the_api_is_open_and_any_authorization_is_ignored(qa: QuestionAnswering) -> None:

@@ -64,3 +64,11 @@ def test_health_endpoints(server: str) -> None:
 def test_invalid_json_over_the_wire_is_a_422_not_a_500(server: str) -> None:
     response = httpx.post(f"{server}/ask", content=b"{oops", headers={"content-type": "application/json"})
     assert response.status_code == 422
+
+
+def test_a_script_on_the_servers_own_machine_is_not_rate_limited(server: str) -> None:
+    """The default limit (60 a minute) is for pages and other machines: a user's own eval loop or
+    notebook on loopback asks as often as it likes."""
+    with httpx.Client(base_url=server, timeout=30) as client:
+        statuses = [client.post("/ask", json={"question": f"Who will lead the lab? ({i})"}).status_code for i in range(100)]
+    assert statuses == [200] * 100
