@@ -29,7 +29,7 @@ from eval.runner import in_process, run_eval
 from indexer.embedder import Embedder
 from service.cli import make_indexer
 from service.config import Settings
-from service.qa import QuestionAnswering
+from service.answering.qa import QuestionAnswering
 
 ROOT = Path(__file__).resolve().parent.parent
 FINANCEBENCH = ROOT.parent / "shared" / "data" / "financebench"

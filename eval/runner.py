@@ -12,8 +12,8 @@ from tqdm.auto import tqdm
 
 from eval.datasets import GoldItem
 from eval.metrics import Scored, score, summarise
-from service.qa import Mode, QuestionAnswering
-from service.schemas import AskResponse
+from service.answering.qa import Mode, QuestionAnswering
+from service.api.schemas import AskResponse
 
 
 class Asker(Protocol):

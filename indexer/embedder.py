@@ -77,7 +77,7 @@ class Embedder:
     units (``auto`` picks it there), but its rounding, and so the rankings, differ between CPUs: float32,
     the default, gives the same vectors everywhere. Vectors are still returned as float32 unit vectors, and the
     probe that identifies the weights is taken in float32 before the conversion, so indexes built at
-    either precision serve with either (their vectors agree to a cosine of 0.998; eval/BENCHMARKS.md).
+    either precision serve with either (their vectors agree to a cosine of 0.998; eval/bench/BENCHMARKS.md).
 
     ``own_process``: the model runs in a child process (``indexer/encoder.py``), as a server needs:
     its HTTP handling would otherwise compete with the model for the interpreter lock.

@@ -2,7 +2,7 @@
 
 Two fields, not one: a document's name and metadata are a few words against a chunk's hundreds, so
 in one field they would barely count; apart, each is scored and weighed on its own
-(``service/search_index.py``).
+(``service/answering/search_index.py``).
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 The index type follows the corpus size, as txtai does: exact search while it is cheap, then an
 inverted-file index with 8-bit scalar quantisation (IVF-SQ8). Exact search over a million 384-dimensional
 vectors needs 1.5 GB and tens of milliseconds a query; IVF-SQ8 holds them in a quarter of that and
-scans only the few lists nearest the query (figures in eval/BENCHMARKS.md).
+scans only the few lists nearest the query (figures in eval/bench/BENCHMARKS.md).
 """
 
 from __future__ import annotations

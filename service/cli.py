@@ -15,14 +15,14 @@ from pydantic import ValidationError
 from indexer.index_files import IndexUnavailable
 from indexer.location import IndexLocked
 from service.config import Settings
-from service.qa import ModeUnavailable
+from service.answering.qa import ModeUnavailable
 
 if TYPE_CHECKING:
     from indexer.build import Indexer
     from indexer.embedder import Embedder
 
-# 16 clients: 458 answers/s at Python's 5 ms, 496 to 519 at 0.2 to 1 ms (`python -m eval.load`, 15 s
-# runs); 365 against 408 req/s in the benchmark's tune part (eval/BENCHMARKS.md).
+# 16 clients: 458 answers/s at Python's 5 ms, 496 to 519 at 0.2 to 1 ms (`python -m eval.bench.load`, 15 s
+# runs); 365 against 408 req/s in the benchmark's tune part (eval/bench/BENCHMARKS.md).
 GIL_SWITCH_SECONDS = 0.0005
 
 
@@ -184,10 +184,10 @@ def _index(settings: Settings, args: argparse.Namespace) -> int:
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
-    from service.admin import reload_on_sighup
-    from service.app import create_app
+    from service.api.admin import reload_on_sighup
+    from service.api.app import create_app
     from service.logs import log_config
-    from service.qa import QuestionAnswering
+    from service.answering.qa import QuestionAnswering
 
     qa = QuestionAnswering(settings)
     # Load before binding the port, so a missing or mismatched index stops here with its reason.
@@ -202,14 +202,14 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         port=settings.port,
         log_level="info",
         log_config=log_config(),
-        access_log=False,  # the app logs each request as JSON, with its id (service/request_log.py)
+        access_log=False,  # the app logs each request as JSON, with its id (service/api/request_log.py)
     )
     return 0
 
 
 def _ask(settings: Settings, args: argparse.Namespace) -> int:
-    from service.qa import QuestionAnswering
-    from service.schemas import AskRequest, AskResponse
+    from service.answering.qa import QuestionAnswering
+    from service.api.schemas import AskRequest, AskResponse
 
     try:
         request = AskRequest(
@@ -250,7 +250,7 @@ def _eval(settings: Settings, args: argparse.Namespace) -> int:
         with httpx.Client(base_url=args.url, headers=headers, timeout=60) as client:
             run = run_eval(items, over_http(client, args.mode), settings.top_k, args.url, progress=not args.quiet)
     else:
-        from service.qa import QuestionAnswering
+        from service.answering.qa import QuestionAnswering
 
         qa = QuestionAnswering(settings)
         qa.check_mode(args.mode)

@@ -9,7 +9,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from indexer.embedder import Precision
-from service.fusion import NAME_WEIGHT, TEXT_WEIGHT, Fusion
+from service.answering.fusion import NAME_WEIGHT, TEXT_WEIGHT, Fusion
 
 
 class Settings(BaseSettings):
@@ -29,7 +29,7 @@ class Settings(BaseSettings):
     port: int = Field(8000, ge=1, le=65535)
     top_k: int = Field(5, ge=1, le=20)
     # An OpenAI-compatible server (llama.cpp, vLLM, Ollama, a hosted API) writes the answers when set;
-    # its sentences are kept only where the passages support them (service/generated.py).
+    # its sentences are kept only where the passages support them (service/answering/generated.py).
     llm_url: str | None = None
     llm_model: str = "default"
     llm_api_key: SecretStr | None = None
@@ -37,7 +37,7 @@ class Settings(BaseSettings):
     llm_deadline: float = Field(30.0, gt=0, description="seconds after which the extractive answer is given")
     chunk_size: int = Field(200, ge=16, le=2048, description="chunk length in model tokens")
     chunk_overlap: int = Field(40, ge=0, le=1024)
-    # What BM25 adds to the cosine similarity when ranking chunks (service/search_index.py): over chunk
+    # What BM25 adds to the cosine similarity when ranking chunks (service/answering/search_index.py): over chunk
     # texts, and over the words naming each document; both 0 is dense retrieval alone.
     lexical_weight: float = Field(TEXT_WEIGHT, ge=0, le=10)
     name_weight: float = Field(NAME_WEIGHT, ge=0, le=10)
@@ -49,14 +49,14 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(64 * 1024, ge=1024)
     # Corpus files beyond this many bytes are skipped (and listed) by `citeqa index`.
     max_file_bytes: int = Field(100 * 1024 * 1024, ge=1)
-    # When any key is set, the API routes answer only requests that carry one (service/access.py).
+    # When any key is set, the API routes answer only requests that carry one (service/api/access.py).
     api_keys: Annotated[list[SecretStr], NoDecode] = []
     # Public keys of the widget, `key@origin` comma-separated: a key works only from its page's origin.
     site_keys: Annotated[dict[str, str], NoDecode] = {}
     # Enables `POST /admin/reload`; without it the route answers 404.
     admin_key: SecretStr | None = None
     # Requests per client (site key, else address) of pages in a browser and of callers on other machines
-    # without a valid API key (service/access.py): `N/second|minute|hour`, or `off`.
+    # without a valid API key (service/api/access.py): `N/second|minute|hour`, or `off`.
     rate_limit: str = Field("60/minute", pattern=r"^(off|[1-9][0-9]*/(second|minute|hour))$")
     # Hold callers on the server's own machine to the limit too: for a reverse proxy that does not
     # forward the caller's address, through which every request comes from loopback.

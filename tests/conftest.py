@@ -14,7 +14,7 @@ from indexer.build import Indexer
 from indexer.embedder import Embedder
 from service.config import Settings
 from service.local_server import ServerFailed, local_server
-from service.qa import QuestionAnswering
+from service.answering.qa import QuestionAnswering
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"

@@ -18,7 +18,7 @@ from indexer.build import Indexer
 from indexer.embedder import Embedder
 from indexer.index_files import IndexUnavailable, read_index
 from indexer.location import IndexLocation, IndexLocked, NotAnIndexFolder
-from service.search_index import SearchIndex
+from service.answering.search_index import SearchIndex
 from tests.conftest import CORPUS, ROOT, SEED_DOC
 
 

@@ -6,7 +6,7 @@ import faiss
 import numpy as np
 import pytest
 
-from eval.bench_scale import SyntheticEmbeddings
+from eval.bench.scale import SyntheticEmbeddings
 from indexer.store import EXACT_SEARCH_LIMIT, FaissStore, choose_index_type
 
 K = 10

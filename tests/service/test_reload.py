@@ -30,10 +30,10 @@ from indexer.index_files import (
     read_index,
 )
 from indexer.location import IndexLocation
-from service.app import create_app
+from service.api.app import create_app
 from service.config import Settings
 from service.local_server import ServerFailed, started_server
-from service.qa import QuestionAnswering
+from service.answering.qa import QuestionAnswering
 from tests.conftest import CORPUS, ROOT, SEED_DOC, run_citeqa
 
 ADMIN = "admin-6c1e9f"

@@ -1,0 +1,331 @@
+"""The benchmark's figures as a markdown report with its targets judged, and one plot."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+COMMAND = "python -m eval.bench"
+MILLION = 1_000_000
+Results = dict[str, Any]
+
+
+def targets(results: Results) -> list[tuple[str, str, bool]]:
+    """(target, figure, met) for every target whose part has been run."""
+    rows: list[tuple[str, str, bool]] = []
+    query, peer, build, scale = (results.get(part) for part in ("query", "peer", "build", "scale"))
+    if query:
+        ratio, served = query["ask_p50_over_embed"], query.get("ask_p50_over_served_embed")
+        figure = f"{ratio:.2f}× (model on every core)" + (f"; {served:.2f}× the served model's own time" if served else "")
+        rows.append(("`/ask` p50 ≤ 1.5 × one bare query embedding", figure, ratio <= 1.5))
+        ratio = query["ask_16_over_1"]
+        rows.append(("`/ask` throughput at 16 clients ≥ 2 × one client", f"{ratio:.2f}×", ratio >= 2))
+    if peer:
+        ratio = peer["peer_over_ours_http"]
+        rows.append(("`/search` faster than LangChain + FAISS, HTTP included", f"{ratio:.2f}× faster", ratio > 1))
+    if build:
+        ratio = build["build_over_encode"]
+        rows.append(("index build ≥ 0.9 × raw `encode` throughput", f"{ratio:.2f}×", ratio >= 0.9))
+    million = [size for size in (scale or {}).get("sizes", []) if size["vectors"] == MILLION]
+    if million:
+        size = million[0]
+        rows += [
+            ("1M vectors: recall@10 ≥ 0.95", f"{size['recall_at_10']:.3f}", size["recall_at_10"] >= 0.95),
+            ("1M vectors: p50 search ≤ 5 ms", f"{size['search_p50_ms']:.2f} ms", size["search_p50_ms"] <= 5),
+            ("1M vectors: index memory ≤ 1 GB", f"{size['index_bytes'] / 2**20:.0f} MB", size["index_bytes"] < 2**30),
+            ("1M vectors: build ≤ 10 minutes", f"{size['build_seconds']:.0f} s", size["build_seconds"] <= 600),
+        ]
+    return rows
+
+
+def _table(header: list[str], rows: list[list[object]]) -> list[str]:
+    return [
+        "| " + " | ".join(header) + " |",
+        "| " + " | ".join("---" for _ in header) + " |",
+        *("| " + " | ".join(str(cell) for cell in row) + " |" for row in rows),
+    ]
+
+
+def _query(query: Results) -> list[str]:
+    single = query["single_client"]
+    names = {
+        "embed": "one bare query embedding (in-process, traced model on every core)",
+        "embed_served": "one query embedding as the server runs the model (own process, half the cores)",
+        "ask": "`POST /ask` over HTTP",
+        "search": "`GET /search` over HTTP",
+        "ask_repeated": "`POST /ask`, question asked before (query cache)",
+    }
+    rates = query["throughput_rps"]
+    return [
+        f"One client, {query['questions']} gold questions × 4 rounds, each request a text the server has not "
+        "seen (so the query cache never stands in for the model), sides timed in alternating rounds:",
+        "",
+        *_table(
+            ["what", "p50 ms", "p95 ms", "p99 ms"],
+            [[names[key], single[key]["p50_ms"], single[key]["p95_ms"], single[key]["p99_ms"]] for key in names],
+        ),
+        "",
+        "Throughput (requests/s, loopback, `httpx.AsyncClient`, fresh question texts, best of two bounded runs):",
+        "",
+        *_table(
+            ["clients", "`/ask`", "`/search`"],
+            [[clients, rates["ask"][clients], rates["search"][clients]] for clients in rates["ask"]],
+        ),
+    ]
+
+
+def _peer(peer: Results) -> list[str]:
+    rows = []
+    for where, label in (("in_process", "in-process call"), ("http", "`GET /search` over HTTP")):
+        for name in ("citeqa", "langchain"):
+            figures = peer[where][name]
+            rows.append([label, name, figures["p50_ms"], figures["p95_ms"]])
+    rates = peer["http_throughput_rps"]
+    return [
+        f"LangChain's `FAISS` vector store with `HuggingFaceEmbeddings` (the same bundled model) over the same "
+        f"{peer['chunks']} chunks, served by a minimal FastAPI app in its own process; citeqa's "
+        "`QuestionAnswering.search` and `citeqa serve`. Same questions, alternating rounds:",
+        "",
+        *_table(["path", "side", "p50 ms", "p95 ms"], rows),
+        "",
+        f"HTTP throughput (requests/s) at 1 and 16 clients: citeqa {rates['citeqa']['1']} / {rates['citeqa']['16']}, "
+        f"LangChain {rates['langchain']['1']} / {rates['langchain']['16']}.",
+    ]
+
+
+def _build(build: Results) -> list[str]:
+    return [
+        f"`citeqa index` (fresh) over {build['corpus']}: {build['documents']} documents, {build['chunks']} chunks, "
+        f"{build['texts_embedded']} texts embedded (sentences and chunks). Two builds and two raw encodes in turn, "
+        "the best of each:",
+        "",
+        *_table(
+            ["what", "seconds", "texts/s"],
+            [
+                ["`citeqa index` (indexer's own time)", build["index_seconds"], build["texts_per_second"]],
+                ["`citeqa index` (whole command, with imports and model load)", build["command_seconds"], ""],
+                [
+                    "raw encode of the same texts (`Embedder.embed_documents`, the traced model)",
+                    build["encode_seconds"],
+                    build["encode_texts_per_second"],
+                ],
+            ],
+        ),
+        "",
+        f"{build['chunks_per_second']} chunks/s; peak RSS of the command {build['peak_rss_mb']} MB.",
+    ]
+
+
+def _scale(scale: Results) -> list[str]:
+    rows = [
+        [
+            f"{size['vectors']:,}",
+            size["index_type"],
+            f"{size['build_seconds']:.1f}",
+            f"{size['index_bytes'] / 2**20:.0f}",
+            f"{size['search_p50_ms']:.2f}",
+            f"{size['search_p95_ms']:.2f}",
+            f"{size['exact_p50_ms']:.2f}",
+            f"{size['recall_at_10']:.3f}",
+            f"{size['nearest_similarity']:.2f}",
+        ]
+        for size in scale["sizes"]
+    ]
+    return [
+        f"384-dimensional unit vectors drawn from a clustered mixture seeded by {scale['seed_embeddings']} real chunk "
+        "embeddings of the FinanceBench pages (eval/bench/scale.py); the automatically chosen index against exact "
+        "search on held-out queries, one query a call:",
+        "",
+        *_table(
+            ["vectors", "index", "build s", "index MB", "p50 ms", "p95 ms", "exact p50 ms", "recall@10", "nearest cos"],
+            rows,
+        ),
+    ]
+
+
+def _footprint(footprint: Results) -> list[str]:
+    return [
+        "`citeqa serve` from start to the first 200 of `/readyz`, and its peak RSS after the gold questions:",
+        "",
+        *_table(
+            ["index", "chunks", "ready s", "peak RSS MB"],
+            [[name, f["chunks"], f["ready_seconds"], f["peak_rss_mb"]] for name, f in footprint["indexes"].items()],
+        ),
+    ]
+
+
+TUNE_LABELS = {
+    "shipped": "shipped: micro-batching, bfloat16 where native, half the cores for the model, traced model",
+    "no_batching": "one query per forward pass",
+    "float32": "float32 model",
+    "every_core": "model on every core",
+    "python_switch": "Python's 5 ms thread switch interval (shipped: 0.5 ms)",
+    "plain_asyncio": "asyncio's loop and h11 (shipped: uvloop and httptools)",
+}
+
+
+def _tune(tune: Results) -> list[str]:
+    single, rates, busy = tune["ask_single_client"], tune["ask_throughput_rps"], tune["busy_neighbour"]
+    return [
+        "The same app (`eval/bench/serve.py`, query cache off) with one setting changed at a time, each server "
+        "alone on the machine, two passes in turn (best throughput kept); then each again beside a process "
+        "keeping one core busy, as a `citeqa index` run beside the server does:",
+        "",
+        *_table(
+            [
+                "setup",
+                "`/ask` p50 ms",
+                "1 client req/s",
+                "16 clients req/s",
+                "16 / 1",
+                "busy: p50 ms",
+                "busy: 16 clients req/s",
+            ],
+            [
+                [
+                    label,
+                    single[name]["p50_ms"],
+                    rates[name]["1"],
+                    rates[name]["16"],
+                    f"{rates[name]['16'] / rates[name]['1']:.2f}×",
+                    busy[name]["p50_ms"],
+                    busy[name]["16"],
+                ]
+                for name, label in TUNE_LABELS.items()
+                if name in rates
+            ],
+        ),
+    ]
+
+
+def _precision(precision: Results) -> list[str]:
+    rows = []
+    for name in ("float32", "bfloat16"):
+        figures = precision[name]
+        quality = figures["quality"]
+        seed, finance = quality["seed"], quality.get("financebench")
+        rows.append(
+            [
+                name,
+                figures["one_question_p50_ms"],
+                figures["batch_16_p50_ms"],
+                figures.get("library_one_question_p50_ms", "n/a"),
+                figures.get("library_batch_16_p50_ms", "n/a"),
+                f"{seed['accuracy']:.3f}",
+                f"{seed['hit@1']:.3f}",
+                f"{seed['unsupported_marker_rate']:.3f}",
+                f"{finance['hit@1']:.3f}" if finance else "n/a",
+                f"{finance['mrr']:.3f}" if finance else "n/a",
+            ]
+        )
+    return [
+        "The model at each precision, timed in turn, as citeqa runs it (traced, `Embedder.embed_queries`) and "
+        "through the library's `encode_query`; and the eval with indexes built and served at each (seed gold "
+        "set; FinanceBench dev page retrieval, k = 10):",
+        "",
+        *_table(
+            [
+                "precision",
+                "1 question p50 ms",
+                "16 questions p50 ms",
+                "library: 1 question",
+                "library: 16 questions",
+                "seed accuracy",
+                "seed hit@1",
+                "unsupported markers",
+                "FinanceBench hit@1",
+                "FinanceBench MRR",
+            ],
+            rows,
+        ),
+        "",
+        "`auto` (the default) picks bfloat16 where the CPU multiplies it natively (AMX or AVX-512 BF16), float32",
+        "elsewhere. Other backends: sentence-transformers' ONNX backend needs `optimum-onnx`, whose latest release",
+        "requires `transformers<4.58` while sentence-transformers 6 requires `transformers>=5`, so it cannot be",
+        "installed beside it; torch's dynamic int8 quantisation of the linear layers was 1.6× faster than float32",
+        "but its vectors had a mean cosine of only 0.95 (per-tensor) or 0.978 (per-channel) to float32's, against",
+        "0.998 for bfloat16, so it is not offered.",
+    ]
+
+
+SECTIONS: dict[str, tuple[str, Callable[[Results], list[str]]]] = {
+    "query": ("Query path", _query),
+    "peer": ("Against LangChain + FAISS", _peer),
+    "build": ("Index build", _build),
+    "scale": ("Scale", _scale),
+    "footprint": ("Service footprint", _footprint),
+    "tune": ("Speed-ups, each measured on and off", _tune),
+    "precision": ("Model precision: speed and answers", _precision),
+}
+
+
+def markdown(results: Results, image: str) -> str:
+    lines = [
+        "# citeqa benchmark",
+        "",
+        f"`{COMMAND}` (parts: `--only query,peer,build,scale,footprint,tune,precision`; sizes: `--scale-sizes 100000,1000000`). "
+        "Every comparison is a ratio of figures taken in the same run, on the same machine.",
+        "",
+        "## Targets",
+        "",
+        *_table(["target", "figure", "met"], [[t, f, "yes" if met else "**no**"] for t, f, met in targets(results)]),
+        "",
+        f"![benchmark]({image})",
+    ]
+    for part, (title, render) in SECTIONS.items():
+        if part in results:
+            lines += ["", f"## {title}", "", *render(results[part]), "", f"_{results[part]['seconds']} s to run._"]
+    return "\n".join(lines) + "\n"
+
+
+def plot(results: Results, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(1, 3, figsize=(15, 4.2))
+    if "query" in results or "peer" in results:
+        bars: dict[str, float] = {}
+        if "query" in results:
+            single = results["query"]["single_client"]
+            bars |= {"query\nembedding": single["embed"]["p50_ms"], "/ask": single["ask"]["p50_ms"]}
+        if "peer" in results:
+            http = results["peer"]["http"]
+            bars |= {"/search": http["citeqa"]["p50_ms"], "LangChain\n/search": http["langchain"]["p50_ms"]}
+        axes[0].bar(list(bars), list(bars.values()), color=["#999", "#2f5bd3", "#2f5bd3", "#d36b2f"][: len(bars)])
+        axes[0].set(title="p50 latency, one client", ylabel="ms")
+    if "query" in results:
+        for path_name, rates in results["query"]["throughput_rps"].items():
+            axes[1].plot([int(c) for c in rates], list(rates.values()), marker="o", label=f"/{path_name}")
+        axes[1].set(title="throughput over HTTP", xlabel="concurrent clients", ylabel="requests/s", xscale="log")
+        axes[1].set_xticks([1, 4, 16], ["1", "4", "16"])
+        axes[1].legend()
+    if "scale" in results:
+        sizes = results["scale"]["sizes"]
+        counts = [s["vectors"] for s in sizes]
+        axes[2].plot(counts, [s["search_p50_ms"] for s in sizes], marker="o", label="auto index p50 ms")
+        axes[2].plot(counts, [s["exact_p50_ms"] for s in sizes], marker="s", label="exact p50 ms")
+        axes[2].set(title="search latency by corpus size", xlabel="vectors", ylabel="ms", xscale="log", yscale="log")
+        for size in sizes:
+            axes[2].annotate(f"recall@10 {size['recall_at_10']:.3f}", (size["vectors"], size["search_p50_ms"]))
+        axes[2].legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def write_report(results: Results, folder: Path, document: Path) -> str:
+    """Writes bench.md and bench.png into ``folder`` and the same report to ``document`` (the figures kept
+    with the code); returns the targets as a printable summary."""
+    plot(results, folder / "bench.png")
+    (folder / "bench.md").write_text(markdown(results, "bench.png"), encoding="utf-8")
+    # The document is committed with the code, so its plot goes beside it (artifacts/ is not kept).
+    shutil.copyfile(folder / "bench.png", document.with_name("bench.png"))
+    document.write_text(markdown(results, "bench.png"), encoding="utf-8")
+    rows = targets(results)
+    width = max((len(t) for t, _, _ in rows), default=0)
+    lines = [f"{'MET ' if met else 'MISS'}  {t:<{width}}  {figure}" for t, figure, met in rows]
+    return "\n".join([*lines, f"report: {folder / 'bench.md'}, plot: {folder / 'bench.png'}"])

@@ -1,0 +1,94 @@
+"""Answers written by a language model, kept only where the passages support them.
+
+The extractive answerer decides first: when it abstains, so does this (a fluent model is no better
+judge of whether the reports answer). Otherwise the model drafts from the retrieved passages; each
+sentence of the draft is checked as soon as it is complete (``service/answering/draft_check.py``) and, when
+kept, carries exactly the markers of its supporting claim. When the model fails, is too slow, says
+the passages do not answer, or no sentence survives, the extractive answer is returned instead.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from indexer.embedder import Embedder
+from service.answering.answerer import Answer, citations_for
+from service.answering.draft_check import DraftChecker, Dropped, Supported, draft_sentences
+from service.answering.llm import ChatClient, LLMUnavailable
+from service.answering.prompt import NOT_ANSWERED, messages_for
+from service.answering.search_index import Hit, SearchIndex
+
+# The end of a complete sentence in a growing draft: closing punctuation (and any marker group after
+# it) followed by the start of the next sentence.
+_SENTENCE_END = re.compile(r"[.!?。！？][\"”’)]*(?:\s*(?:\[[^\]\n]{1,20}\]|【[^】\n]{1,20}】|［[^］\n]{1,20}］))*\s+(?=\S)")
+
+
+class GeneratedAnswerer:
+    def __init__(self, client: ChatClient, checker: DraftChecker | None = None) -> None:
+        self.client = client
+        self.checker = checker or DraftChecker()
+
+    def stream(
+        self, question: str, hits: list[Hit], extractive: Answer, index: SearchIndex, embedder: Embedder
+    ) -> Iterator[str | Answer]:
+        """Each kept sentence as soon as it is checked (with its markers), then the final ``Answer``."""
+        if extractive.abstained:
+            yield extractive
+            return
+        kept: list[Supported] = []
+        dropped: list[Dropped] = []
+        note: str | None = None
+        pending = ""
+        try:
+            for piece in self.client.stream(messages_for(question, hits, index)):
+                pending += piece
+                if pending.lstrip().startswith(NOT_ANSWERED):
+                    note = "the model found no answer in the passages"
+                    break
+                ends = list(_SENTENCE_END.finditer(pending))
+                if not ends:
+                    continue
+                complete, pending = pending[: ends[-1].end()], pending[ends[-1].end() :]
+                yield from self._check(complete, hits, index, embedder, kept, dropped)
+            else:
+                yield from self._check(pending, hits, index, embedder, kept, dropped)
+        except LLMUnavailable as error:
+            note = f"the model did not answer: {error}"
+        if not kept:
+            note = note or "no sentence of the model's draft was supported by the passages"
+            yield Answer(
+                extractive.text,
+                extractive.abstained,
+                extractive.citations,
+                extractive.sources,
+                extractive.evidence,
+                mode="extractive",
+                dropped=dropped,
+                note=note,
+            )
+            return
+        yield Answer(
+            " ".join(s.render() for s in kept),
+            abstained=False,
+            citations=citations_for([(s.sentence, s.hit) for s in kept]),
+            sources=hits,
+            mode="generated",
+            dropped=dropped,
+            note=note,
+        )
+
+    def _check(
+        self,
+        text: str,
+        hits: list[Hit],
+        index: SearchIndex,
+        embedder: Embedder,
+        kept: list[Supported],
+        dropped: list[Dropped],
+    ) -> Iterator[str]:
+        supported, unsupported = self.checker.check(draft_sentences(text), hits, index, embedder)
+        dropped.extend(unsupported)
+        for sentence in supported:
+            yield sentence.render() if not kept else f" {sentence.render()}"
+            kept.append(sentence)

@@ -1,0 +1,206 @@
+"""Question answering over a loaded index: the one path shared by the HTTP API, the CLI and the eval."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, Literal
+
+import numpy as np
+
+from indexer.embedder import QUERY_CACHE_SIZE, Embedder, serving_threads
+from indexer.index_files import IndexUnavailable
+from service.answering.answerer import Answer, Answerer
+from service.config import Settings
+from service.answering.filters import DocumentFilter
+from service.answering.followup import resolve
+from service.answering.generated import GeneratedAnswerer
+from service.answering.llm import ChatClient, LLMSettings
+from service.answering.search_index import Hit, SearchIndex
+
+State = Literal["loading", "ready", "failed"]
+Mode = Literal["extractive", "generated"]
+
+
+@dataclass(frozen=True)
+class Retrieval:
+    """The passages for a question, kept apart from answering so a stream can send them first."""
+
+    question: str  # as read: a follow-up carries the subject of the question before it
+    vector: np.ndarray
+    hits: list[Hit]
+    index: SearchIndex  # the one the hits are from: a reload in between must not mix two indexes
+    where: DocumentFilter | None = None
+
+
+class NotReady(Exception):
+    """The model or index is not loaded (yet, or at all); the message says which."""
+
+
+class ModeUnavailable(Exception):
+    """Generated answers were asked for, but no language model is configured."""
+
+
+class QuestionAnswering:
+    """Holds the model and index; ``warm_up`` loads them once, ``reload`` swaps in the index on disk, the
+    other methods are cheap and thread-safe."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        embedder: Embedder | None = None,
+        answerer: Answerer | None = None,
+        generator: GeneratedAnswerer | None = None,
+    ) -> None:
+        self.settings = settings
+        self.embedder = embedder or serving_embedder(settings)
+        self.answerer = answerer or Answerer()
+        self.generator = generator if generator is not None else _generator(settings)
+        self._index: SearchIndex | None = None
+        self.state: State = "loading"
+        self.error: str | None = None
+        self._lock = threading.Lock()
+        # answered, abstained, reloaded, reload_failed: for /metrics
+        self.counts: Counter[str] = Counter()
+        self._counts_lock = threading.Lock()
+
+    def warm_up(self) -> None:
+        """Load model and index; on failure keep the reason for ``/readyz`` and re-raise."""
+        with self._lock:
+            if self._index is not None:
+                return
+            try:
+                self._index = self._open()
+            except (IndexUnavailable, ValueError) as error:
+                self.state, self.error = "failed", str(error)
+                raise
+            self.state, self.error = "ready", None
+
+    def reload(self) -> SearchIndex:
+        """Load the index on disk fully aside, then swap it in with one assignment: requests already
+        running finish on the old one. When it cannot be loaded, the old one keeps serving and the
+        error is raised."""
+        with self._lock:
+            try:
+                index = self._open()
+            except (IndexUnavailable, ValueError) as error:
+                self._count("reload_failed")
+                if self._index is None:
+                    self.state, self.error = "failed", str(error)
+                raise
+            self._index = index
+            self.state, self.error = "ready", None
+        self._count("reloaded")
+        return index
+
+    def _open(self) -> SearchIndex:
+        self.embedder.warm_up()
+        return SearchIndex.open(self.settings.index_dir, self.embedder, self.settings.fusion)
+
+    def _count(self, what: str) -> None:
+        with self._counts_lock:
+            self.counts[what] += 1
+
+    @property
+    def index(self) -> SearchIndex:
+        if self._index is None:
+            raise NotReady(self.error or "the model and index are still loading")
+        return self._index
+
+    def search(self, *args: Any, **kwargs: Any) -> list[Hit]:
+        """``search_async`` for callers without an event loop (the CLI, the eval)."""
+        return asyncio.run(self.search_async(*args, **kwargs))
+
+    async def search_async(self, query: str, k: int, where: DocumentFilter | None = None) -> list[Hit]:
+        index = self.index
+        return index.search(await self.embedder.embed_query_async(query), k, where, query)
+
+    def ask(self, *args: Any, **kwargs: Any) -> Answer:
+        """``ask_async`` for callers without an event loop (the CLI, the eval)."""
+        return asyncio.run(self.ask_async(*args, **kwargs))
+
+    async def ask_async(
+        self,
+        question: str,
+        top_k: int | None = None,
+        history: Sequence[str] = (),
+        mode: Mode | None = None,
+        where: DocumentFilter | None = None,
+    ) -> Answer:
+        """``mode``: None answers with the model when one is configured, extractively otherwise. An
+        extractive answer takes well under a millisecond once the question is embedded, so it is
+        written on the event loop; only a language model's answer is written on a thread."""
+        retrieval = await self.retrieve_async(question, top_k, history, where)
+        if self._generated_wanted(mode):
+            return await asyncio.to_thread(self.answer, retrieval, mode)
+        return self.answer(retrieval, mode)
+
+    async def retrieve_async(
+        self,
+        question: str,
+        top_k: int | None = None,
+        history: Sequence[str] = (),
+        where: DocumentFilter | None = None,
+    ) -> Retrieval:
+        """``history``: the conversation's earlier questions, oldest first, for reading a follow-up;
+        ``where``: only the documents it admits are searched. Waiting for the model holds no thread
+        (``Embedder.embed_query_async``)."""
+        read = resolve(question, history)
+        vector = await self.embedder.embed_query_async(read)
+        index = self.index
+        return Retrieval(read, vector, index.search(vector, top_k or self.settings.top_k, where, read), index, where)
+
+    def answer(self, retrieval: Retrieval, mode: Mode | None = None) -> Answer:
+        *_, answer = self.answer_stream(retrieval, mode)
+        assert isinstance(answer, Answer)
+        return answer
+
+    def answer_stream(self, retrieval: Retrieval, mode: Mode | None = None) -> Iterator[str | Answer]:
+        """Generated answers' sentences as each is checked, then the final ``Answer`` (the only item
+        for extractive answers)."""
+        extractive = self.answerer.run(retrieval.question, retrieval.vector, retrieval.hits, retrieval.index)
+        if not retrieval.hits and retrieval.where:
+            extractive = replace(extractive, note=f"no document matches the filters ({retrieval.where.described})")
+        final: str | Answer = extractive
+        if self._generated_wanted(mode):
+            assert self.generator is not None
+            for final in self.generator.stream(
+                retrieval.question, retrieval.hits, extractive, retrieval.index, self.embedder
+            ):
+                if isinstance(final, str):
+                    yield final
+        assert isinstance(final, Answer)
+        self._count("abstained" if final.abstained else "answered")
+        yield final
+
+    def _generated_wanted(self, mode: Mode | None) -> bool:
+        self.check_mode(mode)
+        return self.generator is not None and mode != "extractive"
+
+    def check_mode(self, mode: Mode | None) -> None:
+        """Raise ``ModeUnavailable`` before any work when generated answers are asked for but off."""
+        if mode == "generated" and self.generator is None:
+            raise ModeUnavailable("generated answers are off: set CITEQA_LLM_URL to an OpenAI-compatible server")
+
+
+def serving_embedder(settings: Settings, query_cache: int = QUERY_CACHE_SIZE, batch_queries: bool = True) -> Embedder:
+    """The model as a server runs it: in a process of its own, on the threads ``settings`` give it."""
+    return Embedder(
+        settings.model,
+        query_cache=query_cache,
+        batch_queries=batch_queries,
+        precision=settings.precision,
+        threads=serving_threads(settings.model_threads),
+        own_process=True,
+    )
+
+
+def _generator(settings: Settings) -> GeneratedAnswerer | None:
+    if not settings.llm_url:
+        return None
+    key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
+    llm = LLMSettings(settings.llm_url, settings.llm_model, key, settings.llm_timeout, settings.llm_deadline)
+    return GeneratedAnswerer(ChatClient(llm))

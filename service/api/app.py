@@ -1,0 +1,125 @@
+"""The FastAPI application: ``create_app`` builds it, its lifespan loads model and index once."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated
+
+from fastapi import FastAPI, Query
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from indexer.encoder import ModelProcessError
+from indexer.index_files import IndexUnavailable
+from service.api import admin, metrics, openai_chat, streaming, widget
+from service.api.access import API_KEY_HEADER, SITE_KEY_HEADER, Access
+from service.api.body_limit import BodyLimit
+from service.config import Settings
+from service.api.cors import CORS
+from service.api.deps import GUARDED, GUARDED_JSON, QADep, ReadyQADep, require_mode
+from service.api.errors import documented, http_error, internal_error, invalid_request, model_unavailable
+from service.answering.filters import COMPANY, DOC_PREFIX, MAX_DOC_PREFIX, PERIOD, DocumentFilter
+from service.api.metrics import Metrics
+from service.answering.qa import QuestionAnswering
+from service.api.request_log import REQUEST_ID_HEADER, RequestLog
+from service.api.schemas import (
+    MAX_QUESTION_CHARS,
+    MAX_TOP_K,
+    AskRequest,
+    AskResponse,
+    Company,
+    Period,
+    Question,
+    SearchResponse,
+    Source,
+    Status,
+)
+
+logger = logging.getLogger("citeqa")
+
+
+def create_app(settings: Settings | None = None, qa: QuestionAnswering | None = None) -> FastAPI:
+    """An app serving ``qa`` (built from ``settings`` when not given); loading happens in the background
+    so that ``/livez`` answers at once and ``/readyz`` says when questions can be asked."""
+    settings = settings or Settings()
+    qa = qa or QuestionAnswering(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if qa.state != "ready":
+            threading.Thread(target=_load, args=(qa,), name="citeqa-load", daemon=True).start()
+        yield
+
+    app = FastAPI(
+        title="citeqa",
+        summary="Answers from research reports, each claim with the report's own citation markers.",
+        lifespan=lifespan,
+    )
+    app.state.qa = qa
+    app.state.settings = settings
+    app.state.access = Access(settings)
+    app.state.metrics = Metrics(qa)
+    # Innermost first: the body cap, then CORS (so its refusals carry CORS headers), then the request log.
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    # Pages of other origins may call the API only when listed; a refused preflight fails the call at once.
+    app.add_middleware(
+        CORS,
+        allow_origins=settings.cors_origins,
+        allow_methods=["GET", "POST"],
+        allow_headers=["Content-Type", "Authorization", API_KEY_HEADER, SITE_KEY_HEADER, REQUEST_ID_HEADER],
+        expose_headers=["Retry-After", REQUEST_ID_HEADER],
+    )
+    app.add_middleware(RequestLog, metrics=app.state.metrics)
+    app.add_exception_handler(Exception, internal_error)
+    app.add_exception_handler(ModelProcessError, model_unavailable)
+    app.add_exception_handler(RequestValidationError, invalid_request)
+    app.add_exception_handler(HTTPException, http_error)
+    question_errors = documented(400, 401, 413, 415, 422, 429, 503)
+    app.include_router(streaming.router, dependencies=GUARDED_JSON, responses=question_errors)
+    app.include_router(openai_chat.router, dependencies=GUARDED_JSON, responses=question_errors)
+    app.include_router(widget.router)
+    app.include_router(metrics.router)
+    app.include_router(admin.router)
+
+    @app.get("/livez", response_model=Status)
+    def livez() -> Status:
+        return Status(status="ok")
+
+    @app.get("/readyz", response_model=Status, responses={503: {"model": Status}})
+    def readyz(qa: QADep) -> Status | JSONResponse:
+        if qa.state != "ready":
+            body = Status(status=qa.state, detail=qa.error or "the model and index are still loading")
+            return JSONResponse(body.model_dump(), status_code=503)
+        return Status(status="ready", documents=len(qa.index.data.documents), chunks=qa.index.size)
+
+    @app.post("/ask", response_model=AskResponse, dependencies=GUARDED_JSON, responses=question_errors)
+    async def ask(request: AskRequest, qa: ReadyQADep) -> AskResponse:
+        require_mode(qa, request.mode)
+        return AskResponse.of(
+            await qa.ask_async(request.question, request.top_k, request.history, request.mode, request.where)
+        )
+
+    @app.get("/search", response_model=SearchResponse, dependencies=GUARDED, responses=documented(401, 422, 429, 503))
+    async def search(
+        qa: ReadyQADep,
+        q: Annotated[Question, Query(description=f"the query: 1 to {MAX_QUESTION_CHARS} characters, trimmed")],
+        k: Annotated[int, Query(ge=1, le=MAX_TOP_K, description="how many passages")] = 5,
+        doc_prefix: Annotated[str | None, Query(min_length=1, max_length=MAX_DOC_PREFIX, description=DOC_PREFIX)] = None,
+        company: Annotated[Company | None, Query(description=COMPANY)] = None,
+        period: Annotated[Period | None, Query(description=PERIOD)] = None,
+    ) -> SearchResponse:
+        where = DocumentFilter(doc_prefix, company, period)
+        return SearchResponse(results=[Source.of(hit) for hit in await qa.search_async(q, k, where)])
+
+    return app
+
+
+def _load(qa: QuestionAnswering) -> None:
+    try:
+        qa.warm_up()
+    except (IndexUnavailable, ValueError) as error:
+        logger.error("citeqa cannot serve: %s", error)

@@ -1,0 +1,81 @@
+"""Error answers: what the OpenAPI schema documents for them, and the last resort for real bugs."""
+
+from __future__ import annotations
+
+import logging
+import math
+
+from fastapi import Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException
+
+from service.api.schemas import ErrorBody
+
+logger = logging.getLogger("citeqa")
+
+_MEANINGS = {
+    400: "the body cannot be parsed (not UTF-8 text), or generated answers were asked for but are off",
+    401: "no valid API key or site key (when keys are configured)",
+    403: "the admin key is wrong",
+    404: "not found (the admin route, when no admin key is configured)",
+    409: "the index on disk cannot be loaded; the previous one keeps serving",
+    413: "the request body is too large",
+    415: "the body is not JSON",
+    422: "invalid input",
+    429: "too many requests from this client: retry after Retry-After seconds",
+    503: "the model and index are not loaded (yet, or at all), or the model's process is being restarted",
+}
+
+
+def documented(*codes: int) -> dict[int | str, dict[str, object]]:
+    """OpenAPI ``responses`` for error ``codes``, each a JSON ``{"detail": ...}``."""
+    return {code: {"model": ErrorBody, "description": _MEANINGS[code]} for code in codes}
+
+
+async def internal_error(request: Request, error: Exception) -> JSONResponse:
+    """A bug, not bad input: logged with its request id, answered as JSON without internals."""
+    request_id = request.scope.get("citeqa.request_id", "")
+    logger.exception("unhandled error in %s %s (request %s)", request.method, request.url.path, request_id)
+    return JSONResponse({"detail": f"internal error (request {request_id})"}, status_code=500)
+
+
+async def model_unavailable(request: Request, error: Exception) -> JSONResponse:
+    """The model's process stopped under a request: it is started again on the next one, so a retry
+    is the right answer, not a 500."""
+    logger.error("model process failed during %s %s: %s", request.method, request.url.path, error)
+    return JSONResponse({"detail": str(error)}, status_code=503, headers={"Retry-After": "5"})
+
+
+async def invalid_request(request: Request, error: Exception) -> JSONResponse:
+    """FastAPI's 422, whose body echoes the input: a lone surrogate in it (valid in JSON, not in UTF-8)
+    is replaced, and NaN or Infinity (which Python's JSON reader takes, and strict JSON cannot carry)
+    is written as text, so that the answer can be sent at all."""
+    assert isinstance(error, RequestValidationError)
+    return JSONResponse({"detail": _encodable(jsonable_encoder(error.errors()))}, status_code=422)
+
+
+async def http_error(request: Request, error: Exception) -> Response:
+    """FastAPI's own answer, but for a body that is not UTF-8, where it only says it could not parse the
+    body: the caller is told which byte is wrong."""
+    assert isinstance(error, HTTPException)
+    cause = error.__cause__
+    if error.status_code == 400 and isinstance(cause, UnicodeDecodeError):
+        byte = cause.object[cause.start]
+        detail = f"the body is not UTF-8 text: byte {cause.start} is {byte:#04x} (send JSON encoded as UTF-8)"
+        return JSONResponse({"detail": detail}, status_code=400)
+    return await http_exception_handler(request, error)
+
+
+def _encodable(value: object) -> object:
+    if isinstance(value, str):
+        return value.encode("utf-8", "replace").decode("utf-8")
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, list):
+        return [_encodable(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _encodable(item) for key, item in value.items()}
+    return value

@@ -1,0 +1,174 @@
+"""``POST /v1/chat/completions``: the answer in OpenAI's chat completions format, for its clients.
+
+The last user message is the question; earlier user messages are the conversation a follow-up is read
+with. The answer with its markers is the message content; ``citations``, ``sources`` and ``abstained``
+travel as extra top-level fields (in the last chunk when streaming), since a chat message has no
+place for them.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import AsyncGenerator
+from typing import Literal
+
+from fastapi import APIRouter, Request
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, model_validator
+
+from service.answering.answerer import Answer
+from service.api.deps import ReadyQADep
+from service.answering.qa import QuestionAnswering
+from service.api.schemas import MAX_HISTORY, MAX_QUESTION_CHARS, CitationOut, Source, Text, trimmed
+from service.api.streaming import answer_deltas, event_stream, sse
+
+router = APIRouter(prefix="/v1")
+
+
+class TextPart(BaseModel):
+    type: Literal["text"]
+    text: Text
+
+
+class ChatMessage(BaseModel):
+    model_config = ConfigDict(extra="ignore")  # e.g. "name"
+
+    role: Literal["system", "user", "assistant"]
+    content: Text | list[TextPart]
+
+    @property
+    def text(self) -> str:
+        return self.content if isinstance(self.content, str) else "".join(p.text for p in self.content)
+
+
+class ChatRequest(BaseModel):
+    # OpenAI's sampling parameters (temperature, max_tokens, ...) mean nothing to extractive answers.
+    model_config = ConfigDict(extra="ignore")
+
+    model: StrictStr = Field("citeqa", description="any name; echoed in the response")
+    messages: list[ChatMessage] = Field(min_length=1)
+    stream: StrictBool = False
+
+    @model_validator(mode="after")
+    def _asks_something(self) -> ChatRequest:
+        if not self.user_texts:
+            raise ValueError("messages must contain at least one user message (the question)")
+        try:
+            trimmed(self.user_texts[-1])
+        except ValueError as error:
+            raise ValueError(f"the last user message (the question) {error}") from None
+        return self
+
+    @property
+    def user_texts(self) -> list[str]:
+        return [m.text for m in self.messages if m.role == "user"]
+
+    @property
+    def question(self) -> str:
+        return trimmed(self.user_texts[-1])
+
+    @property
+    def history(self) -> list[str]:
+        """Earlier questions for reading a follow-up: the last few, blank ones left out, long ones cut."""
+        earlier = [text.strip()[:MAX_QUESTION_CHARS] for text in self.user_texts[:-1] if text.strip()]
+        return earlier[-MAX_HISTORY:]
+
+
+class AssistantMessage(BaseModel):
+    role: Literal["assistant"] = "assistant"
+    content: str
+
+
+class Choice(BaseModel):
+    index: int = 0
+    message: AssistantMessage
+    finish_reason: Literal["stop"] = "stop"
+
+
+class Grounding(BaseModel):
+    """The extra fields: what an answer rests on."""
+
+    citations: list[CitationOut]
+    sources: list[Source]
+    abstained: bool
+
+    @classmethod
+    def of(cls, answer: Answer) -> Grounding:
+        return cls(
+            citations=[CitationOut.of(c) for c in answer.citations],
+            sources=[Source.of(hit) for hit in answer.sources],
+            abstained=answer.abstained,
+        )
+
+
+class ChatCompletion(Grounding):
+    id: str
+    object: Literal["chat.completion"] = "chat.completion"
+    created: int
+    model: str
+    choices: list[Choice]
+
+
+class Delta(BaseModel):
+    role: Literal["assistant"] | None = None
+    content: str | None = None
+
+
+class ChunkChoice(BaseModel):
+    index: int = 0
+    delta: Delta
+    finish_reason: Literal["stop"] | None = None
+
+
+class ChatCompletionChunk(BaseModel):
+    id: str
+    object: Literal["chat.completion.chunk"] = "chat.completion.chunk"
+    created: int
+    model: str
+    choices: list[ChunkChoice]
+    citations: list[CitationOut] | None = None
+    sources: list[Source] | None = None
+    abstained: bool | None = None
+
+
+@router.post(
+    "/chat/completions",
+    response_model=ChatCompletion,
+    responses={200: {"content": {"text/event-stream": {}}, "description": "chat.completion.chunk events if streaming"}},
+)
+async def chat_completions(
+    body: ChatRequest, request: Request, qa: ReadyQADep
+) -> ChatCompletion | StreamingResponse:
+    completion_id, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
+    if body.stream:
+        return event_stream(request, _chunks(qa, body, completion_id, created))
+    answer = await qa.ask_async(body.question, None, body.history)
+    return ChatCompletion(
+        id=completion_id,
+        created=created,
+        model=body.model,
+        choices=[Choice(message=AssistantMessage(content=answer.text))],
+        **Grounding.of(answer).model_dump(),
+    )
+
+
+async def _chunks(
+    qa: QuestionAnswering, body: ChatRequest, completion_id: str, created: int
+) -> AsyncGenerator[str, None]:
+    def chunk(delta: Delta, finish: Literal["stop"] | None = None, grounding: Grounding | None = None) -> str:
+        extra = grounding.model_dump() if grounding else {}
+        choice = ChunkChoice(delta=delta, finish_reason=finish)
+        data = ChatCompletionChunk(id=completion_id, created=created, model=body.model, choices=[choice], **extra)
+        return sse(data.model_dump_json(exclude_none=True))
+
+    yield chunk(Delta(role="assistant", content=""))
+    retrieval = await qa.retrieve_async(body.question, None, body.history)
+    answer: Answer | None = None
+    async for piece, answer in answer_deltas(qa, retrieval, None):
+        if piece:
+            yield chunk(Delta(content=piece))
+    assert answer is not None
+    yield chunk(Delta(), "stop", Grounding.of(answer))
+    yield sse("[DONE]")
+

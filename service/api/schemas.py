@@ -1,0 +1,161 @@
+"""Request and response bodies of the HTTP API (the contract in the README)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, StrictStr, StringConstraints
+
+from service.answering.answerer import Answer, Citation
+from service.answering.filters import (
+    COMPANY,
+    DOC_PREFIX,
+    MAX_COMPANY,
+    MAX_DOC_PREFIX,
+    MAX_PERIOD,
+    PERIOD,
+    DocumentFilter,
+    checked_company,
+    checked_period,
+)
+from service.answering.search_index import Hit
+
+MAX_QUESTION_CHARS = 2000
+MAX_TOP_K = 20
+MAX_HISTORY = 5
+
+
+def unicode_text(text: str) -> str:
+    """JSON may carry lone surrogates (``"\\ud800"``), which no tokenizer can read: refused here, as bad
+    input, rather than failing the model on them."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise ValueError(f"must be valid Unicode text: character {error.start} is a lone surrogate") from None
+    return text
+
+
+Text = Annotated[StrictStr, AfterValidator(unicode_text)]
+
+
+def trimmed(text: str) -> str:
+    text = unicode_text(text).strip()
+    if not text:
+        raise ValueError("must not be empty or only whitespace")
+    if len(text) > MAX_QUESTION_CHARS:
+        raise ValueError(f"must be at most {MAX_QUESTION_CHARS} characters (got {len(text)})")
+    return text
+
+
+Question = Annotated[StrictStr, AfterValidator(trimmed)]
+# Lengths checked before the validators, so that an over-long value is refused as such.
+Company = Annotated[StrictStr, StringConstraints(min_length=1, max_length=MAX_COMPANY), AfterValidator(checked_company)]
+Period = Annotated[StrictStr, StringConstraints(min_length=1, max_length=MAX_PERIOD), AfterValidator(checked_period)]
+
+
+class AskRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    question: Question = Field(description=f"1 to {MAX_QUESTION_CHARS} characters after trimming")
+    top_k: StrictInt | None = Field(None, ge=1, le=MAX_TOP_K, description="passages to retrieve (default 5)")
+    history: list[Question] = Field(
+        [],
+        max_length=MAX_HISTORY,
+        description=f"the conversation's previous questions, oldest first (at most {MAX_HISTORY}); a follow-up "
+        "such as 'who will lead it?' is read with them",
+    )
+    doc_prefix: StrictStr | None = Field(None, min_length=1, max_length=MAX_DOC_PREFIX, description=DOC_PREFIX)
+    company: Company | None = Field(None, description=COMPANY)
+    period: Period | None = Field(None, description=PERIOD)
+    mode: Literal["extractive", "generated"] | None = Field(
+        None,
+        description="who writes the answer: the reports' own sentences, or a language model whose sentences "
+        "are kept only where the passages support them (default: generated when a model is configured)",
+    )
+
+
+    @property
+    def where(self) -> DocumentFilter:
+        return DocumentFilter(self.doc_prefix, self.company, self.period)
+
+
+class Source(BaseModel):
+    doc_id: str
+    title: str
+    chunk_id: str
+    text: str
+    score: float
+    markers: list[str]
+
+    @classmethod
+    def of(cls, hit: Hit) -> Source:
+        chunk = hit.chunk
+        return cls(
+            doc_id=chunk.doc_id,
+            title=hit.title,
+            chunk_id=chunk.chunk_id,
+            text=chunk.text,
+            score=round(hit.score, 4),
+            markers=list(chunk.markers),
+        )
+
+
+class CitationOut(BaseModel):
+    marker: str
+    doc_id: str
+    chunk_id: str
+    quote: str
+
+    @classmethod
+    def of(cls, citation: Citation) -> CitationOut:
+        return cls(**citation.__dict__)
+
+
+class DroppedOut(BaseModel):
+    sentence: str
+    reason: str
+
+
+class AskResponse(BaseModel):
+    answer: str
+    abstained: bool
+    citations: list[CitationOut]
+    sources: list[Source]
+    mode: Literal["extractive", "generated"] = Field("extractive", description="what produced the answer")
+    dropped: list[DroppedOut] = Field([], description="a model's sentences the passages did not support")
+    note: str | None = Field(None, description="why generated answers fell back to the extractive one")
+
+    @classmethod
+    def of(cls, answer: Answer) -> AskResponse:
+        return cls(
+            answer=answer.text,
+            abstained=answer.abstained,
+            citations=[CitationOut.of(c) for c in answer.citations],
+            sources=[Source.of(hit) for hit in answer.sources],
+            mode=answer.mode,
+            dropped=[DroppedOut(sentence=d.sentence, reason=d.reason) for d in answer.dropped],
+            note=answer.note,
+        )
+
+
+class SearchResponse(BaseModel):
+    results: list[Source]
+
+
+class Status(BaseModel):
+    status: str
+    detail: str | None = None
+    documents: int | None = None
+    chunks: int | None = None
+
+
+class ErrorBody(BaseModel):
+    """Every error: a sentence saying what is wrong, or for invalid input one entry per problem."""
+
+    detail: str | list[dict[str, Any]]
+
+
+class ReloadResult(BaseModel):
+    status: str
+    documents: int
+    chunks: int
