@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -43,6 +44,20 @@ class GoldItem:
     evidence: tuple[Evidence, ...] = ()
     kind: str = ""
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
+
+
+Half = Literal["fit", "held-out"]
+
+
+def in_fitting_half(item: GoldItem) -> bool:
+    """Gold sets are split by the number ending each id: thresholds are fitted on the odd-numbered
+    questions and reported on the even-numbered ones, which fitting never sees."""
+    digits = re.search(r"(\d+)\D*$", item.id)
+    return bool(digits and int(digits[1]) % 2)
+
+
+def split_half(items: list[GoldItem], half: Half) -> list[GoldItem]:
+    return [item for item in items if in_fitting_half(item) == (half == "fit")]
 
 
 def detect_format(path: Path) -> Format:

@@ -16,14 +16,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import statistics
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from eval.datasets import GoldItem, load_gold
+from eval.datasets import GoldItem, in_fitting_half, load_gold
 from eval.metrics import Scored, summarise
 from eval.runner import in_process, run_eval
 from indexer.embedder import Embedder
@@ -96,8 +95,8 @@ def measure(
     seed = _answered(seed_qa, load_gold(paths.seed_gold), settings.top_k)
     halves = {
         "all": financebench,
-        "odd": [r for r in financebench if _odd(r.item)],
-        "even": [r for r in financebench if not _odd(r.item)],
+        "odd": [r for r in financebench if in_fitting_half(r.item)],
+        "even": [r for r in financebench if not in_fitting_half(r.item)],
     }
     metrics = {half: summarise(results, FINANCEBENCH_K) for half, results in halves.items()}
     seed_metrics = summarise(seed, settings.top_k)
@@ -133,11 +132,6 @@ def time_asks(pipelines: list[QuestionAnswering], questions: list[str]) -> list[
                 qa.ask(question, FINANCEBENCH_K)
                 spent.append((time.perf_counter() - started) * 1000)
     return [statistics.median(spent) for spent in times]
-
-
-def _odd(item: GoldItem) -> bool:
-    digits = re.search(r"(\d+)\D*$", item.id)
-    return bool(digits and int(digits[1]) % 2)
 
 
 def _number(value: float | int | None) -> float | None:

@@ -119,6 +119,11 @@ def _parser() -> argparse.ArgumentParser:
         help="exit 1 when METRIC is worse than VALUE (above it for unsupported_marker_rate and latency)",
     )
     _mode_option(evaluate)
+    evaluate.add_argument(
+        "--half",
+        choices=["fit", "held-out"],
+        help="only the questions thresholds are fitted on (odd-numbered ids) or only the others (even)",
+    )
     evaluate.add_argument("--quiet", action="store_true", help="no progress bar")
     evaluate.set_defaults(run=_eval)
 
@@ -239,12 +244,14 @@ def _ask(settings: Settings, args: argparse.Namespace) -> int:
 def _eval(settings: Settings, args: argparse.Namespace) -> int:
     import httpx
 
-    from eval.datasets import load_gold
+    from eval.datasets import load_gold, split_half
     from eval.report import LOWER_IS_BETTER, format_value, table, write_reports
     from eval.runner import in_process, over_http, run_eval
 
     gates = [_gate(text) for text in args.fail_under]
     items = load_gold(args.gold, args.format)
+    if args.half:
+        items = split_half(items, args.half)
     if args.url:
         headers = {"Authorization": f"Bearer {args.api_key}"} if args.api_key else {}
         with httpx.Client(base_url=args.url, headers=headers, timeout=60) as client:

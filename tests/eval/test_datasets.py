@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from eval.datasets import GoldFormatError, detect_format, load_gold, save_gold
+from eval.datasets import GoldFormatError, detect_format, load_gold, save_gold, split_half
 from indexer.claims import split_claims
 from indexer.loaders import load_document
 from tests.conftest import CORPUS, ROOT
@@ -19,7 +19,18 @@ def test_seed_gold_set_has_the_promised_mix() -> None:
     kinds = [i.kind for i in items]
     assert len(items) >= 40
     assert sum(not i.answerable for i in items) >= 10
-    assert {"direct", "paraphrase", "inherited", "multi-claim", "unanswerable"} <= set(kinds)
+    assert {"direct", "paraphrase", "yes-no", "inherited", "multi-claim", "unanswerable"} <= set(kinds)
+
+
+def test_the_halves_split_the_gold_set_by_the_number_ending_each_id() -> None:
+    items = load_gold(GOLD)
+    fit, held_out = split_half(items, "fit"), split_half(items, "held-out")
+    assert sorted(i.id for i in fit + held_out) == sorted(i.id for i in items)
+    assert {i.id for i in fit} & {i.id for i in held_out} == set()
+    assert all(int(i.id.rsplit("-", 1)[1]) % 2 == 1 for i in fit)
+    # Each half holds own-words questions and near misses to report on.
+    for half in (fit, held_out):
+        assert sum(i.kind == "paraphrase" for i in half) >= 10 and sum(not i.answerable for i in half) >= 15
 
 
 def test_seed_gold_evidence_and_markers_agree_with_the_report() -> None:
