@@ -11,6 +11,7 @@ from typing import Annotated
 from fastapi import FastAPI, Query
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException
 
 from indexer.encoder import ModelProcessError
@@ -54,7 +55,9 @@ def create_app(settings: Settings | None = None, qa: QuestionAnswering | None = 
             threading.Thread(target=_load, args=(qa,), name="citeqa-load", daemon=True).start()
         yield
 
-    app = FastAPI(
+    # /docs and /redoc with their JavaScript and CSS served from here: the CDN that FastAPI's pages load
+    # them from is out of reach offline and on many company networks, and the page stays blank.
+    app = FastAPIOffline(
         title="citeqa",
         summary="Answers from research reports, each claim with the report's own citation markers.",
         lifespan=lifespan,
