@@ -59,6 +59,9 @@ class IndexReport:
     unchanged: bool = False
     # No report could be read, and the index built before was left as it was rather than emptied.
     kept: bool = False
+    # No report could be read and none was indexed before: nothing was written (an empty index would
+    # answer every question with an abstention that does not say why).
+    nothing: bool = False
 
 
 @dataclass
@@ -123,12 +126,16 @@ class Indexer:
             )
         started = time.perf_counter()
         report = IndexReport(index_dir=location.path)
+        fresh_parent = not location.path.parent.exists()
         with location.lock():
             location.remove_stale_builds()
             existing = _readable(location.path)
             previous = self._reusable(existing)
             parts = self._collect(corpus_dir, previous, report)
-            if existing is not None and existing.documents and not parts:
+            if not parts and (existing is None or not existing.documents):
+                report.nothing, report.removed_documents = True, []
+                data = existing
+            elif existing is not None and existing.documents and not parts:
                 # A corpus gone unreadable (a failed mount, a permissions change) must not empty the index,
                 # whatever model or chunking built it.
                 report.kept, report.removed_documents = True, []
@@ -141,6 +148,10 @@ class Indexer:
                 build = location.new_build()
                 write_index(build, data)
                 location.publish(build)
+        if data is None:
+            location.forget(fresh_parent)
+            report.seconds = time.perf_counter() - started
+            return report
         report.documents = len(data.documents)
         report.chunks = len(data.chunks)
         report.sentences = len(data.sentences)

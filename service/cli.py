@@ -160,11 +160,9 @@ def make_indexer(settings: Settings, progress: bool, embedder: Embedder | None =
 
 def _index(settings: Settings, args: argparse.Namespace) -> int:
     report = make_indexer(settings, progress=not args.quiet).run(settings.corpus_dir, settings.index_dir)
-    if report.kept:
-        print(f"Index {report.index_dir} is left as it was ({report.documents} documents, {report.chunks} chunks).")
-    elif report.unchanged:
+    if report.unchanged:
         print(f"Index {report.index_dir} is up to date ({report.documents} documents, {report.chunks} chunks).")
-    else:
+    elif not (report.kept or report.nothing):
         print(
             f"Indexed {report.documents} documents into {report.index_dir}: {report.chunks} chunks, "
             f"{report.sentences} sentences, {report.index_type} index, {report.seconds:.1f}s "
@@ -175,8 +173,14 @@ def _index(settings: Settings, args: argparse.Namespace) -> int:
         print(f"  skipped {doc_id}: {reason}", file=sys.stderr)
     for doc_id, original in sorted(report.duplicates.items()):
         print(f"  duplicate {doc_id}: same content as {original}, indexed once (as {original})", file=sys.stderr)
-    if report.documents == 0 or report.kept:
-        print(f"citeqa: no readable reports in {settings.corpus_dir}", file=sys.stderr)
+    if report.kept or report.nothing:
+        if report.documents:
+            outcome = f"the index {report.index_dir} is left as it was ({report.documents} documents, {report.chunks} chunks)"
+        elif report.index_type:
+            outcome = f"the index {report.index_dir} is left as it was (empty)"
+        else:
+            outcome = "no index written"
+        print(f"citeqa: no readable reports in {settings.corpus_dir}: {outcome}", file=sys.stderr)
         return 1
     return 0
 

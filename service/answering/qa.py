@@ -22,6 +22,8 @@ from service.answering.llm import ChatClient, LLMSettings
 from service.answering.search_index import Hit, SearchIndex
 
 State = Literal["loading", "ready", "failed"]
+# An index built by an older citeqa from a corpus of unreadable files; current ones refuse to write it.
+EMPTY_INDEX = "the index holds no documents: run `citeqa index` on a folder of reports and reload"
 Mode = Literal["extractive", "generated"]
 
 
@@ -164,6 +166,8 @@ class QuestionAnswering:
         extractive = self.answerer.run(retrieval.question, retrieval.vector, retrieval.hits, retrieval.index)
         if not retrieval.hits and retrieval.where:
             extractive = replace(extractive, note=f"no document matches the filters ({retrieval.where.described})")
+        elif not retrieval.index.data.documents:
+            extractive = replace(extractive, note=EMPTY_INDEX)
         final: str | Answer = extractive
         if self._generated_wanted(mode):
             assert self.generator is not None

@@ -96,14 +96,34 @@ def test_a_corpus_gone_unreadable_leaves_the_index_as_it_was(tmp_path: Path) -> 
     again = run_citeqa(
         "index", str(corpus), "--index-dir", str(tmp_path / "index"), "--quiet", env={**os.environ, "CITEQA_MAX_FILE_BYTES": "10"}
     )
-    assert again.returncode == 1 and "is left as it was (1 documents" in again.stdout
-    assert f"skipped {SEED_DOC}: too large" in again.stderr and "no readable reports" in again.stderr
+    assert again.returncode == 1 and again.stdout == ""
+    assert f"skipped {SEED_DOC}: too large" in again.stderr
+    assert again.stderr.splitlines()[-1] == (
+        f"citeqa: no readable reports in {corpus}: the index {tmp_path / 'index'} is left as it was (1 documents, "
+        f"{len(read_index(tmp_path / 'index').chunks)} chunks)"
+    )
     assert (tmp_path / "index").resolve() == before
     # Also when the index was built with other settings, so none of it could be reused.
     rechunked = run_citeqa(
         "index", str(corpus), "--index-dir", str(tmp_path / "index"), "--quiet", "--chunk-size", "150",
         env={**os.environ, "CITEQA_MAX_FILE_BYTES": "10"},
     )
-    assert rechunked.returncode == 1 and "is left as it was (1 documents" in rechunked.stdout
+    assert rechunked.returncode == 1 and "is left as it was (1 documents" in rechunked.stderr
     assert (tmp_path / "index").resolve() == before
     assert [d.doc_id for d in read_index(tmp_path / "index").documents] == [SEED_DOC]
+
+
+def test_a_corpus_of_unreadable_files_publishes_no_index(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "report.txt").write_bytes(os.urandom(2048).replace(b"\x00", b"\x01") + b"\x00\x00")
+    result = run_citeqa("index", str(corpus), "--index-dir", str(tmp_path / "index"), "--quiet")
+    assert result.returncode == 1
+    assert result.stdout == "", "nothing says it indexed anything"
+    assert result.stderr.splitlines() == [
+        "  skipped report.txt: binary data, not text (a NUL byte at 2048)",
+        f"citeqa: no readable reports in {corpus}: no index written",
+    ]
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["corpus"], "no index, lock or build folder"
+    ask = run_citeqa("ask", "Anything?", "--index-dir", str(tmp_path / "index"))
+    assert ask.returncode == 2 and "no index at" in ask.stderr

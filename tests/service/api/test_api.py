@@ -9,7 +9,10 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from indexer.build import Indexer, IndexReport
 from indexer.embedder import Embedder
+from indexer.index_files import write_index
+from indexer.location import IndexLocation
 from service.api.app import create_app
 from service.config import Settings
 from service.answering.qa import QuestionAnswering
@@ -262,3 +265,22 @@ def test_lone_surrogates_nan_and_infinity_are_refused_as_bad_input_on_every_rout
     response = client.post(path, content=body.encode(), headers={"Content-Type": "application/json"})
     assert response.status_code == 422, response.text
     assert response.json()["detail"]
+
+
+def test_an_empty_index_says_so_in_readyz_and_in_every_answer(tmp_path: Path, embedder: Embedder) -> None:
+    # As an older citeqa published it from a folder of unreadable files (today's refuses to).
+    indexer = Indexer(embedder, progress=False)
+    location = IndexLocation(tmp_path / "index")
+    build = location.new_build()
+    write_index(build, indexer._assemble([], IndexReport(location.path)))
+    location.publish(build)
+    settings = Settings(index_dir=location.path)
+    with TestClient(create_app(settings, QuestionAnswering(settings, embedder=embedder))) as client:
+        deadline = time.monotonic() + 30
+        while client.get("/readyz").json()["status"] == "loading" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        ready = client.get("/readyz").json()
+        assert ready["documents"] == 0 and "the index holds no documents" in ready["detail"]
+        body = client.post("/ask", json={"question": "How much did Meta pay for Scale AI?"}).json()
+        assert body["abstained"] is True
+        assert body["note"] and "the index holds no documents" in body["note"]
