@@ -210,6 +210,7 @@ def _count(number: int, noun: str) -> str:
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    _check_index(settings)  # before the imports and the model load: a wrong path is told in a second
     import uvicorn
 
     from service.api.admin import reload_on_sighup
@@ -236,7 +237,6 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _ask(settings: Settings, args: argparse.Namespace) -> int:
-    from service.answering.qa import QuestionAnswering
     from service.api.schemas import AskRequest, AskResponse
 
     try:
@@ -249,8 +249,10 @@ def _ask(settings: Settings, args: argparse.Namespace) -> int:
             period=args.period,
         )
     except ValidationError as error:
-        problem = error.errors()[0]
-        raise ValueError(f"{'.'.join(map(str, problem['loc']))}: {problem['msg']}") from None
+        raise ValueError(_plain(error)) from None
+    _check_index(settings)
+    from service.answering.qa import QuestionAnswering
+
     qa = QuestionAnswering(settings)
     qa.check_mode(request.mode)
     qa.warm_up()
@@ -259,9 +261,28 @@ def _ask(settings: Settings, args: argparse.Namespace) -> int:
         print(json.dumps(response.model_dump(), indent=2, ensure_ascii=False))
         return 0
     print(response.answer)
+    # One line per quoted passage with all its markers: a claim cited [1][6] is one quote, not two.
+    quoted: dict[tuple[str, str, str], list[str]] = {}
     for citation in response.citations:
-        print(f"  {citation.marker} {citation.doc_id} ({citation.chunk_id}): {citation.quote}")
+        quoted.setdefault((citation.doc_id, citation.chunk_id, citation.quote), []).append(citation.marker)
+    for (doc_id, chunk_id, quote), markers in quoted.items():
+        print(f"  {''.join(markers)} {doc_id} ({chunk_id}): {quote}")
     return 0
+
+
+def _plain(error: ValidationError) -> str:
+    """The first problem of a question or option in words, without pydantic's "Value error, " prefix."""
+    problem = error.errors()[0]
+    reason = problem["msg"].removeprefix("Value error, ")
+    field = str(problem["loc"][0]) if problem["loc"] else ""
+    return f"the question {reason}" if field == "question" else f"--{field.replace('_', '-')}: {reason}"
+
+
+def _check_index(settings: Settings) -> None:
+    """Refuse a missing or unreadable index before the model loads (seconds) rather than after."""
+    from indexer.index_files import read_manifest
+
+    read_manifest(settings.index_dir.resolve(), settings.index_dir)
 
 
 def _eval(settings: Settings, args: argparse.Namespace) -> int:
@@ -280,6 +301,7 @@ def _eval(settings: Settings, args: argparse.Namespace) -> int:
     else:
         from service.answering.qa import QuestionAnswering
 
+        _check_index(settings)
         qa = QuestionAnswering(settings)
         qa.check_mode(args.mode)
         qa.warm_up()

@@ -172,7 +172,9 @@ def test_the_summary_is_one_clean_report_of_what_was_read_and_what_was_not(tmp_p
     started = time.monotonic()
     again = run_citeqa("index", str(corpus), "--index-dir", index, "--quiet")
     waited = time.monotonic() - started
-    shown = re.fullmatch(rf"Index {re.escape(index)} is up to date \(1 document, 1 chunk\), (\d+\.\d)s\.\n", again.stdout)
+    shown = re.fullmatch(
+        rf"Index {re.escape(index)} is up to date \(1 document, 1 chunk\), (\d+\.\d)s\.\n", again.stdout
+    )
     assert shown, again.stdout
     # Nothing is embedded again, but the model is loaded all the same: the time shown includes it.
     assert float(shown[1]) > 0.5 * waited

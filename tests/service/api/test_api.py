@@ -106,7 +106,7 @@ def test_a_missing_index_keeps_readyz_at_503_with_the_reason(tmp_path: Path, emb
             time.sleep(0.05)
         response = client.get("/readyz")
         assert response.status_code == 503
-        assert "run `citeqa index` first" in response.json()["detail"]
+        assert f"build it with `citeqa index CORPUS --index-dir {settings.index_dir}`" in response.json()["detail"]
         ask = client.post("/ask", json={"question": "Anything?"})
         assert ask.status_code == 503 and "citeqa index" in ask.json()["detail"]
 
