@@ -284,3 +284,13 @@ def test_an_empty_index_says_so_in_readyz_and_in_every_answer(tmp_path: Path, em
         body = client.post("/ask", json={"question": "How much did Meta pay for Scale AI?"}).json()
         assert body["abstained"] is True
         assert body["note"] and "the index holds no documents" in body["note"]
+
+
+def test_the_schema_calls_score_a_relevance_score_that_can_exceed_1(client: TestClient) -> None:
+    source = client.get("/openapi.json").json()["components"]["schemas"]["Source"]
+    described = source["properties"]["score"]["description"]
+    assert described.startswith("relevance score") and "can exceed 1" in described
+    # It is one indeed: a question naming the document's words gets lexical scores on top of the cosine.
+    results = client.get("/search", params={"q": "Meta acquisition of Scale AI stake"}).json()["results"]
+    scores = [result["score"] for result in results]
+    assert max(scores) > 1, scores
