@@ -89,6 +89,11 @@ def _parser() -> argparse.ArgumentParser:
     _index_dir_option(serve)
     serve.add_argument("--host", help="address to bind (default: 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (default: 8000)")
+    serve.add_argument(
+        "--pid-file",
+        type=Path,
+        help="write the server's process id here once it is ready (for `kill -HUP \"$(cat PATH)\"`); removed on exit",
+    )
     serve.set_defaults(run=_serve)
 
     ask = commands.add_parser("ask", help="answer one question from the index")
@@ -211,6 +216,8 @@ def _count(number: int, noun: str) -> str:
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
     _check_index(settings)  # before the imports and the model load: a wrong path is told in a second
+    if args.pid_file and not args.pid_file.parent.is_dir():
+        raise ValueError(f"--pid-file: the folder {args.pid_file.parent} does not exist")
     import uvicorn
 
     from service.api.admin import reload_on_sighup
@@ -225,15 +232,46 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     # The thread that hands batches to the model's process waits for the interpreter lock while the
     # event loop holds it; at Python's 5 ms switch interval the model sat idle between batches.
     sys.setswitchinterval(GIL_SWITCH_SECONDS)
-    uvicorn.run(
-        create_app(settings, qa),
-        host=settings.host,
-        port=settings.port,
-        log_level="info",
-        log_config=log_config(),
-        access_log=False,  # the app logs each request as JSON, with its id (service/api/request_log.py)
-    )
+    # Written once SIGHUP reloads (before, it would stop the process): a signal by this file reaches this
+    # server alone, where `pkill -f 'citeqa serve'` reaches every one that matches.
+    if args.pid_file:
+        _write_pid_file(args.pid_file)
+    try:
+        uvicorn.run(
+            create_app(settings, qa),
+            host=settings.host,
+            port=settings.port,
+            log_level="info",
+            log_config=log_config(),
+            access_log=False,  # the app logs each request as JSON, with its id (service/api/request_log.py)
+        )
+    finally:
+        if args.pid_file:
+            _remove_pid_file(args.pid_file)
     return 0
+
+
+def _write_pid_file(path: Path) -> None:
+    """Write this process's id to ``path``, removed again however the server stops: uvicorn shuts down
+    on SIGTERM and then raises the signal again, which ends the process before any ``finally``."""
+    import signal
+
+    def remove_and_stop(signum: int, frame: object) -> None:
+        _remove_pid_file(path)
+        signal.signal(signum, signal.SIG_DFL)
+        signal.raise_signal(signum)
+
+    path.write_text(f"{os.getpid()}\n", encoding="utf-8")
+    signal.signal(signal.SIGTERM, remove_and_stop)
+
+
+def _remove_pid_file(path: Path) -> None:
+    """Remove ``path`` when it still names this process (another server may have taken it over since)."""
+    try:
+        if path.read_text(encoding="utf-8").strip() == str(os.getpid()):
+            path.unlink()
+    except OSError:
+        pass
 
 
 def _ask(settings: Settings, args: argparse.Namespace) -> int:
