@@ -121,6 +121,9 @@ class Indexer:
             "chunk_overlap": self.chunk_overlap,
             "length": "model tokens",
             "embedded": "document name, company, period, title, chunk",
+            # Raised when normalising splits text differently (2: inline headings split from their
+            # sentence), so that documents indexed before are parsed again rather than reused as they were.
+            "normalisation": 2,
         }
 
     def run(self, corpus_dir: Path, index_dir: Path) -> IndexReport:

@@ -294,3 +294,14 @@ def test_the_schema_calls_score_a_relevance_score_that_can_exceed_1(client: Test
     results = client.get("/search", params={"q": "Meta acquisition of Scale AI stake"}).json()["results"]
     scores = [result["score"] for result in results]
     assert max(scores) > 1, scores
+
+
+def test_a_line_saying_the_report_has_no_information_is_no_cited_answer(client: TestClient) -> None:
+    body = client.post("/ask", json={"question": "What investment rating does the report give?"}).json()
+    # Not "Report Industry Investment Rating No information provided ..." as if it were a claim.
+    assert body["abstained"] is True and body["citations"] == []
+    assert body["answer"] == "The reports do not answer this question."
+    assert body["note"] == (
+        'the report says it has no information on this: "No information provided regarding the report industry '
+        'investment rating." (meta-scale-ai-acquisition.txt)'
+    )
