@@ -15,6 +15,47 @@ from indexer.markers import GROUP_RE
 # Metrics where lower is better; the rest are shares (higher is better) or counts and milliseconds.
 LOWER_IS_BETTER = frozenset({"unsupported_marker_rate", "latency_p50_ms", "latency_p95_ms"})
 _NOT_SHARES = frozenset({"questions", "latency_p50_ms", "latency_p95_ms"})
+# Where the metrics are defined in full; each is also given one line wherever it is shown, since a bare
+# name such as abstain_precision does not say what was counted.
+METRICS_DOC = Path(__file__).with_name("README.md")
+_DEFINITIONS = {
+    "questions": "questions asked",
+    "accuracy": (
+        "share of questions passed: answered with every fact and only gold markers, or abstained when unanswerable"
+    ),
+    "hit@": "share of answerable questions with evidence among the top {n} passages",
+    "mrr": "mean of 1 / rank of the first passage holding evidence (0 when none is retrieved)",
+    "ndcg@": "nDCG of the evidence's ranks in the top {n} passages (binary gains)",
+    "fact_recall": "mean share of a question's gold facts found in its answer (0 when it abstained)",
+    "token_f1": "SQuAD token F1 between the answer and the reference, markers left out",
+    "marker_precision": "share of the answers' markers that are gold markers",
+    "marker_recall": "share of the gold markers found in the answers",
+    "unsupported_marker_rate": "share of answer markers that the cited passage does not carry; must be 0",
+    "abstain_precision": "share of abstentions that were on unanswerable questions",
+    "abstain_recall": "share of unanswerable questions that got an abstention",
+    "answered_rate": "share of answerable questions that got an answer",
+    "latency_p50_ms": "median time per question, in milliseconds",
+    "latency_p95_ms": "95th percentile of the time per question, in milliseconds",
+}
+# The gold set's kinds of question, in the order the summary shows them; others follow by name.
+KINDS = ("direct", "paraphrase", "inherited", "multi-claim", "unanswerable")
+
+
+def definition(name: str) -> str:
+    """One line saying what the metric ``name`` measures (``hit@3``: the top 3 passages)."""
+    prefix, at, n = name.partition("@")
+    return _DEFINITIONS.get(prefix + at, "").format(n=n) if at else _DEFINITIONS.get(name, "")
+
+
+def by_kind(run: EvalRun) -> dict[str, dict[str, int]]:
+    """Questions and passes per kind of question, so a kind that fails as a whole is seen at once."""
+    counts: dict[str, dict[str, int]] = {}
+    for result in run.results:
+        kind = counts.setdefault(result.item.kind or "other", {"questions": 0, "passed": 0})
+        kind["questions"] += 1
+        kind["passed"] += int(result.correct)
+    order = {kind: i for i, kind in enumerate(KINDS)}
+    return dict(sorted(counts.items(), key=lambda item: (order.get(item[0], len(KINDS)), item[0])))
 
 
 def format_value(name: str, value: float | int | None) -> str:
@@ -26,9 +67,17 @@ def format_value(name: str, value: float | int | None) -> str:
 
 
 def table(run: EvalRun) -> str:
+    kinds = by_kind(run)
+    kind_width = max(len("kind"), *(len(kind) for kind in kinds))
+    lines = [f"{'kind'.ljust(kind_width)}  passed", f"{'-' * kind_width}  ------"]
+    lines += [f"{kind.ljust(kind_width)}  {c['passed']} of {c['questions']}" for kind, c in kinds.items()]
     width = max(len(name) for name in run.metrics)
-    lines = [f"{'metric'.ljust(width)}  value", f"{'-' * width}  -----"]
-    lines += [f"{name.ljust(width)}  {format_value(name, value)}" for name, value in run.metrics.items()]
+    lines += ["", f"{'metric'.ljust(width)}  value  what it measures", f"{'-' * width}  -----  ----------------"]
+    lines += [
+        f"{name.ljust(width)}  {format_value(name, value).ljust(5)}  {definition(name)}"
+        for name, value in run.metrics.items()
+    ]
+    lines.append(f"(definitions in full: {METRICS_DOC}, section Metrics)")
     failures = [r.item.id for r in run.results if not r.correct]
     lines.append(f"\n{len(run.results) - len(failures)}/{len(run.results)} questions passed")
     if failures:
@@ -42,6 +91,7 @@ def to_json(run: EvalRun) -> dict[str, Any]:
         "k": run.k,
         "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "metrics": run.metrics,
+        "kinds": by_kind(run),
         "questions": [
             {
                 "id": r.item.id,
@@ -95,6 +145,10 @@ tr.fail td{background:#fff7f7}
 .mk{display:inline-block;background:#eaf1fd;color:#1f4fa8;border-radius:4px;padding:0 4px;margin:0 1px;font-size:12px}
 .mk.bad{background:#fbe4e4;color:#9b2222}
 .muted{color:#7a8394;font-size:12px}
+.metric .def{grid-column:1/-1;color:#7a8394;font-size:12px;margin:-4px 0 4px}
+.kinds{display:flex;flex-wrap:wrap;gap:12px;margin:0 0 20px}
+.kind{background:#fff;border:1px solid #e2e5ea;border-radius:10px;padding:10px 14px;min-width:130px}
+.kind b{display:block;font-size:20px}.kind.bad b{color:#9b2222}
 svg text{font:11px system-ui,sans-serif;fill:#5b6475}
 """
 
@@ -108,10 +162,16 @@ def _html(data: dict[str, Any]) -> str:
     ]
     bars = "".join(_bar(name, float(value)) for name, value in shares)
     latency = f"""<div class="card"><strong>Latency per question</strong>
-      <p class="muted">p50 {format_value('latency_p50_ms', metrics.get('latency_p50_ms'))} ms ·
-      p95 {format_value('latency_p95_ms', metrics.get('latency_p95_ms'))} ms</p>
+      <p class="muted">p50 (median) {format_value('latency_p50_ms', metrics.get('latency_p50_ms'))} ms ·
+      p95 {format_value('latency_p95_ms', metrics.get('latency_p95_ms'))} ms: the time to answer one question</p>
       {_histogram([q['latency_ms'] for q in questions])}</div>"""
     rows = "".join(_row(q) for q in questions)
+    kinds = "".join(
+        f'<div class="kind{" bad" if c["passed"] < c["questions"] / 2 else ""}"><span>{html.escape(kind)}</span>'
+        f'<b>{c["passed"]} of {c["questions"]}</b><span class="muted">passed</span></div>'
+        for kind, c in data["kinds"].items()
+    )
+    doc = html.escape(METRICS_DOC.as_uri() + "#metrics", quote=True)
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>citeqa eval: {passed}/{len(questions)} passed</title><style>{_STYLE}</style></head>
@@ -119,7 +179,11 @@ def _html(data: dict[str, Any]) -> str:
 <h1>citeqa eval</h1>
 <p class="sub">{html.escape(str(data['target']))} · k={data['k']} · {html.escape(data['created_at'])} ·
 <strong>{passed}/{len(questions)}</strong> questions passed</p>
-<div class="cards"><div class="card"><strong>Metrics</strong>{bars}</div>{latency}</div>
+<h2>By kind of question</h2>
+<div class="kinds">{kinds}</div>
+<div class="cards"><div class="card"><strong>Metrics</strong>
+<p class="muted">Each defined below its bar; in full in <a href="{doc}">eval/README.md</a>.</p>
+{bars}</div>{latency}</div>
 <h2>Questions</h2>
 <table><thead><tr><th>id</th><th>result</th><th>question</th><th>answer</th><th>markers<br><span class="muted">answer / gold</span></th>
 <th>evidence rank</th><th>ms</th></tr></thead><tbody>{rows}</tbody></table>
@@ -134,7 +198,7 @@ def _bar(name: str, value: float) -> str:
     return (
         f'<div class="metric"><span>{html.escape(name)}</span>'
         f'<span class="bar {level}"><span style="width:{width:.1f}%"></span></span>'
-        f'<span class="val">{value:.3f}</span></div>'
+        f'<span class="val">{value:.3f}</span><span class="def">{html.escape(definition(name))}</span></div>'
     )
 
 

@@ -27,9 +27,17 @@ from indexer.index_files import (
     write_index,
 )
 from indexer.lexical import LexicalIndex
-from indexer.loaders import LoadedDocument, UnreadableDocument, content_hash, discover, doc_id_for, load_document
+from indexer.loaders import (
+    LoadedDocument,
+    UnreadableDocument,
+    content_hash,
+    discover,
+    doc_id_for,
+    load_document,
+    not_read,
+)
 from indexer.location import IndexLocation
-from indexer.metadata import DocumentMetadata, describe, metadata_for, read_sidecar
+from indexer.metadata import SIDECARS, DocumentMetadata, describe, metadata_for, read_sidecar
 from indexer.store import FaissStore, IndexType, choose_index_type
 from indexer.terms import content_terms
 
@@ -54,11 +62,18 @@ class IndexReport:
     skipped: dict[str, str] = field(default_factory=dict)
     # doc_id -> the document with the same content that is indexed instead (the first by name)
     duplicates: dict[str, str] = field(default_factory=dict)
+    # Files of types that are not read (pictures, Word files), named so none is passed over unseen.
+    not_read: list[str] = field(default_factory=list)
+    # doc_id -> what the PDF library said of a damaged file it still read
+    warnings: dict[str, list[str]] = field(default_factory=dict)
     index_type: str = ""
     seconds: float = 0.0
     unchanged: bool = False
     # No report could be read, and the index built before was left as it was rather than emptied.
     kept: bool = False
+    # No report could be read and none was indexed before: nothing was written (an empty index would
+    # answer every question with an abstention that does not say why).
+    nothing: bool = False
 
 
 @dataclass
@@ -106,6 +121,9 @@ class Indexer:
             "chunk_overlap": self.chunk_overlap,
             "length": "model tokens",
             "embedded": "document name, company, period, title, chunk",
+            # Raised when normalising splits text differently (2: inline headings split from their
+            # sentence), so that documents indexed before are parsed again rather than reused as they were.
+            "normalisation": 2,
         }
 
     def run(self, corpus_dir: Path, index_dir: Path) -> IndexReport:
@@ -115,20 +133,24 @@ class Indexer:
             raise FileNotFoundError(f"corpus folder {corpus_dir} does not exist")
         location = IndexLocation(index_dir)
         location.check_replaceable()
+        started = time.perf_counter()  # the model load included: the user waits for it too
         self.warm_up()
         if self.chunk_size > self.embedder.text_tokens:
             raise ValueError(
                 f"chunks of {self.chunk_size} tokens are longer than the model reads ({self.embedder.text_tokens}): "
                 f"the rest of each would never be found; give a chunk size of at most {self.embedder.text_tokens}"
             )
-        started = time.perf_counter()
         report = IndexReport(index_dir=location.path)
+        fresh_parent = not location.path.parent.exists()
         with location.lock():
             location.remove_stale_builds()
             existing = _readable(location.path)
             previous = self._reusable(existing)
             parts = self._collect(corpus_dir, previous, report)
-            if existing is not None and existing.documents and not parts:
+            if not parts and (existing is None or not existing.documents):
+                report.nothing, report.removed_documents = True, []
+                data = existing
+            elif existing is not None and existing.documents and not parts:
                 # A corpus gone unreadable (a failed mount, a permissions change) must not empty the index,
                 # whatever model or chunking built it.
                 report.kept, report.removed_documents = True, []
@@ -141,6 +163,10 @@ class Indexer:
                 build = location.new_build()
                 write_index(build, data)
                 location.publish(build)
+        if data is None:
+            location.forget(fresh_parent)
+            report.seconds = time.perf_counter() - started
+            return report
         report.documents = len(data.documents)
         report.chunks = len(data.chunks)
         report.sentences = len(data.sentences)
@@ -184,6 +210,7 @@ class Indexer:
         # Documents already indexed first: a copy added under another name must not take the place
         # (and the citations) of the report that has been served all along.
         paths = sorted(discover(corpus_dir), key=lambda path: doc_id_for(path, corpus_dir) not in reusable)
+        report.not_read = [doc_id_for(path, corpus_dir) for path in not_read(corpus_dir, SIDECARS)]
         fresh: list[tuple[DocumentRecord, list[SentenceRecord], list[ChunkRecord]]] = []
         parts: dict[str, _DocumentParts] = {}
         # Content hash -> the document indexed with it. The same report under a second name is indexed
@@ -213,6 +240,8 @@ class Indexer:
                 report.skipped[doc_id] = str(error)
                 continue
             indexed[digest] = doc_id
+            if document.warnings:
+                report.warnings[doc_id] = list(document.warnings)
             sentences, chunks = self._parse(document)
             fresh.append((_record(document, metadata), sentences, chunks))
             report.embedded_documents.append(doc_id)
@@ -301,7 +330,7 @@ class Indexer:
         # Slices, not one call: Ctrl-C waits for the model thread to finish its current call.
         order = longest_first(texts)
         vectors = np.zeros((len(texts), self.embedder.dimension), dtype=np.float32)
-        with tqdm(total=len(texts), desc="Embedding", unit="text", disable=not self.progress) as bar:
+        with tqdm(total=len(texts), desc="Embedding", unit="text", disable=not self.progress, leave=False) as bar:
             for start in range(0, len(texts), _EMBED_SLICE):
                 rows = order[start : start + _EMBED_SLICE]
                 vectors[rows] = self.embedder.embed_documents([texts[row] for row in rows])

@@ -26,6 +26,18 @@ _CLOSES = re.compile(r"[ \t]*[.;:!?。；！？]?(?:$|[ \t]+(?=[A-Z0-9\"“‘(\
 _SENTENCE_END = re.compile(r"[.!?。！？][\"”’)\]]*(?=[ \t]+[A-Z0-9\"“‘(\u3400-\u9fff]|$)|[。！？]")
 _ONLY_PUNCT = re.compile(r"[ \t]*[.;:!?。；！？]?[ \t]*")
 _TRAILING_PUNCT = re.compile(r"[ \t]*([.;:!?。；！？]*)$")
+# A report's own line saying it has nothing on a subject: no claim, so never an answer to cite.
+_NO_INFORMATION = re.compile(
+    r"^(?:there (?:is|was) )?no (?:information|data|details?|disclosure|figures?)\b.*"
+    r"\b(?:provided|available|given|disclosed|reported|mentioned)\b",
+    re.IGNORECASE,
+)
+
+
+def says_no_information(text: str) -> bool:
+    """Whether ``text`` is a statement that the report has no information ("No information provided
+    regarding the rating."): it tells the reader what is missing rather than what is so."""
+    return bool(_NO_INFORMATION.match(text.strip()))
 
 
 @dataclass(frozen=True)

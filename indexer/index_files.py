@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import sqlite3
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -91,19 +92,29 @@ class IndexData:
     lexical: LexicalIndex | None = None
 
 
-def read_manifest(index_dir: Path) -> Manifest:
+def build_command(index_dir: Path) -> str:
+    """The command that builds the index at ``index_dir``: a bare `citeqa index` would build the default
+    folder, not the one a message is about."""
+    return f"`citeqa index CORPUS --index-dir {shlex.quote(str(index_dir))}`"
+
+
+def read_manifest(index_dir: Path, named: Path | None = None) -> Manifest:
+    """``named``: the index folder as the user gave it, for messages (``index_dir`` may be where it links)."""
+    named = named or index_dir
     path = index_dir / MANIFEST
     if not path.is_file():
-        raise IndexUnavailable(f"no index at {index_dir}: run `citeqa index` first")
+        raise IndexUnavailable(f"no index at {named}: build it with {build_command(named)}")
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
         manifest = Manifest(**raw)
     except (ValueError, TypeError) as error:
-        raise IndexUnavailable(f"the manifest {path} is damaged ({error}): rebuild with `citeqa index`") from None
+        raise IndexUnavailable(
+            f"the manifest {path} is damaged ({error}): rebuild with {build_command(named)}"
+        ) from None
     if manifest.format_version != FORMAT_VERSION:
         raise IndexUnavailable(
-            f"the index at {index_dir} has format {manifest.format_version}, this citeqa reads "
-            f"format {FORMAT_VERSION}: rebuild it with `citeqa index`"
+            f"the index at {named} has format {manifest.format_version}, this citeqa reads "
+            f"format {FORMAT_VERSION}: rebuild it with {build_command(named)}"
         )
     return manifest
 
@@ -134,7 +145,7 @@ def read_index(index_dir: Path, with_store: bool = True) -> IndexData:
     and vectors."""
     # Every file from one build: an index published meanwhile (the link replaced) must not mix in.
     build = index_dir.resolve()
-    manifest = read_manifest(build)
+    manifest = read_manifest(build, index_dir)
     try:
         documents, chunks, sentences = _read_metadata(build / METADATA)
         chunk_vectors = np.load(build / CHUNK_VECTORS)
@@ -142,7 +153,9 @@ def read_index(index_dir: Path, with_store: bool = True) -> IndexData:
         store = FaissStore.load(build / FAISS_FILE) if with_store else None
         lexical = LexicalIndex.load(build / LEXICAL_DIR) if with_store and chunks else None
     except (OSError, ValueError, EOFError, sqlite3.Error, RuntimeError) as error:
-        raise IndexUnavailable(f"the index at {index_dir} is damaged ({error}): rebuild with `citeqa index`") from None
+        raise IndexUnavailable(
+            f"the index at {index_dir} is damaged ({error}): rebuild with {build_command(index_dir)}"
+        ) from None
     consistent = (
         len(chunk_vectors) == len(chunks)
         and len(sentence_vectors) == len(sentences)
@@ -151,7 +164,7 @@ def read_index(index_dir: Path, with_store: bool = True) -> IndexData:
         and manifest.counts.get("chunks") == len(chunks)
     )
     if not consistent:
-        raise IndexUnavailable(f"the index at {index_dir} is inconsistent: rebuild with `citeqa index`")
+        raise IndexUnavailable(f"the index at {index_dir} is inconsistent: rebuild with {build_command(index_dir)}")
     return IndexData(manifest, documents, chunks, sentences, chunk_vectors, sentence_vectors, store, lexical)
 
 

@@ -5,8 +5,11 @@ from __future__ import annotations
 import bisect
 import codecs
 import hashlib
+import logging
 import re
+import warnings
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +32,8 @@ class LoadedDocument:
     content_hash: str
     # Offset in ``text`` where each page starts; empty for formats without pages.
     page_starts: tuple[int, ...] = ()
+    # What the PDF library said of a damaged file it still read ("invalid pdf header"), for the summary.
+    warnings: tuple[str, ...] = ()
 
     def page_at(self, offset: int) -> int | None:
         """1-based page number of the character at ``offset``."""
@@ -49,6 +54,17 @@ def discover(corpus_dir: Path) -> Iterator[Path]:
             yield path
 
 
+def not_read(corpus_dir: Path, sidecars: tuple[str, ...] = ()) -> Iterator[Path]:
+    """Files ``discover`` passes over for their type (a picture, a Word file), to be named, not dropped
+    unseen; hidden ones and the metadata ``sidecars`` at the top are left out, as they are meant to be."""
+    for path in sorted(corpus_dir.rglob("*")):
+        relative = path.relative_to(corpus_dir)
+        if any(part.startswith(".") for part in relative.parts) or relative.as_posix() in sidecars:
+            continue
+        if path.suffix.lower() not in SUPPORTED_SUFFIXES and path.is_file():
+            yield path
+
+
 def doc_id_for(path: Path, corpus_dir: Path) -> str:
     return path.relative_to(corpus_dir).as_posix()
 
@@ -62,8 +78,10 @@ def load_document(path: Path, corpus_dir: Path, data: bytes | None = None) -> Lo
     if data is None:
         data = path.read_bytes()
     suffix = path.suffix.lower()
+    said: list[str] = []
     if suffix == ".pdf":
-        pages, title = _read_pdf(data)
+        with _library_warnings() as said:
+            pages, title = _read_pdf(data)
     elif suffix in {".html", ".htm"}:
         text, title = _read_html(data)
         pages = [text]
@@ -86,7 +104,31 @@ def load_document(path: Path, corpus_dir: Path, data: bytes | None = None) -> Lo
         text=text,
         content_hash=content_hash(data),
         page_starts=tuple(page_starts) if suffix == ".pdf" else (),
+        warnings=tuple(dict.fromkeys(said)),
     )
+
+
+@contextmanager
+def _library_warnings() -> Iterator[list[str]]:
+    """Collect what pypdf logs or warns while reading one file: printed as it comes, it lands above the
+    progress bar and the summary, without saying which file it is about."""
+    said: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            said.append(record.getMessage())
+
+    logger, keep = logging.getLogger("pypdf"), Keep(logging.WARNING)
+    propagate, logger.propagate = logger.propagate, False
+    logger.addHandler(keep)
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            yield said
+        said.extend(str(warning.message) for warning in caught)
+    finally:
+        logger.removeHandler(keep)
+        logger.propagate = propagate
 
 
 def _decode(data: bytes) -> str:

@@ -47,6 +47,18 @@ class IndexLocation:
                 raise IndexLocked(f"another `citeqa index` is building {self.path}; wait for it to finish") from None
             yield
 
+    def forget(self, parent_too: bool) -> None:
+        """Remove the lock file and the builds folder of a run that published nothing, where no index
+        is, so a failed first build leaves nothing behind (and the folder it made, ``parent_too``)."""
+        if self.path.exists() or self.path.is_symlink():
+            return
+        self._lock_path.unlink(missing_ok=True)
+        for folder in (self.builds, *([self.path.parent] if parent_too else [])):
+            try:
+                folder.rmdir()
+            except OSError:  # not there, or not empty: someone else's
+                pass
+
     def check_replaceable(self) -> None:
         """Refuse an ``index_dir`` that is a file or a folder of anything but an index (a corpus given
         twice, a typo): publishing a build would delete it."""

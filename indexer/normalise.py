@@ -27,6 +27,14 @@ _BULLET_START = r"[A-Z0-9\"'“‘(\u3400-\u9fff]"
 _LINE_BULLET = re.compile(r"^\s*(?:[-–—•●▪◦*·]|\d{1,2}[.)])\s+")
 _TERMINAL = ".!?。！？:;"
 _HEADING_MAX_WORDS = 10
+# A heading run inline into the sentence after it ("Report Industry Investment Rating No information
+# provided ..."): two or more capitalised words, then a capitalised function word starting a sentence
+# that ends in terminal punctuation. The function word tells the sentence's start from one more word of
+# the heading ("The Federal Trade Commission said ..." has none, and stays whole).
+_HEADING_WORD = r"[A-Z][A-Za-z&'’-]*"
+_INLINE_HEADING = re.compile(
+    rf"^((?:{_HEADING_WORD}[ ]+){{1,{_HEADING_MAX_WORDS - 1}}}{_HEADING_WORD})[ ]+(?=([A-Z][a-z]*)[ ]+[a-z][^\n]*[.!?])"
+)
 
 
 def normalise(text: str) -> str:
@@ -50,8 +58,18 @@ def _normalise_paragraph(paragraph: str) -> str:
         # A " - " before a capitalised word is a bullet; a closed claim followed by new text ends a line.
         line = re.sub(rf" +[-–•] +(?={_BULLET_START})", "\n- ", line)
         line = re.sub(rf"({GROUP_RE.pattern})[ ]+(?={_BULLET_START})", r"\1\n", line)
-        out.extend(part.strip() for part in line.split("\n") if part.strip())
+        out.extend(_split_inline_heading(part.strip()) for part in line.split("\n") if part.strip())
     return "\n".join(out)
+
+
+def _split_inline_heading(line: str) -> str:
+    """``line`` with a heading that runs into its first sentence put on a line of its own."""
+    match = _INLINE_HEADING.match(line)
+    if match is None or match.group(2).lower() not in _FUNCTION_WORDS:
+        return line
+    if match.group(1).split()[0].lower() in _FUNCTION_WORDS:  # "The Board Of ...": a sentence, not a heading
+        return line
+    return f"{match.group(1)}\n{line[match.end():]}"
 
 
 def _join_spaced_hyphens(line: str) -> str:

@@ -6,8 +6,9 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Sequence
-from pathlib import Path
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
@@ -18,12 +19,14 @@ from service.config import Settings
 from service.answering.qa import ModeUnavailable
 
 if TYPE_CHECKING:
-    from indexer.build import Indexer
+    from indexer.build import Indexer, IndexReport
     from indexer.embedder import Embedder
 
 # 16 clients: 458 answers/s at Python's 5 ms, 496 to 519 at 0.2 to 1 ms (`python -m eval.bench.load`, 15 s
 # runs); 365 against 408 req/s in the benchmark's tune part (eval/bench/BENCHMARKS.md).
 GIL_SWITCH_SECONDS = 0.0005
+# Files of one type that is not read, named in the index summary before "and N more".
+NOT_READ_SHOWN = 5
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -86,6 +89,11 @@ def _parser() -> argparse.ArgumentParser:
     _index_dir_option(serve)
     serve.add_argument("--host", help="address to bind (default: 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (default: 8000)")
+    serve.add_argument(
+        "--pid-file",
+        type=Path,
+        help="write the server's process id here once it is ready (for `kill -HUP \"$(cat PATH)\"`); removed on exit",
+    )
     serve.set_defaults(run=_serve)
 
     ask = commands.add_parser("ask", help="answer one question from the index")
@@ -164,29 +172,57 @@ def make_indexer(settings: Settings, progress: bool, embedder: Embedder | None =
 
 
 def _index(settings: Settings, args: argparse.Namespace) -> int:
+    started = time.perf_counter()  # the time shown is all the user waited, loading the model included
     report = make_indexer(settings, progress=not args.quiet).run(settings.corpus_dir, settings.index_dir)
-    if report.kept:
-        print(f"Index {report.index_dir} is left as it was ({report.documents} documents, {report.chunks} chunks).")
-    elif report.unchanged:
-        print(f"Index {report.index_dir} is up to date ({report.documents} documents, {report.chunks} chunks).")
-    else:
+    seconds = time.perf_counter() - started
+    held = f"{_count(report.documents, 'document')}, {_count(report.chunks, 'chunk')}"
+    if report.unchanged:
+        print(f"Index {report.index_dir} is up to date ({held}), {seconds:.1f}s.")
+    elif not (report.kept or report.nothing):
         print(
-            f"Indexed {report.documents} documents into {report.index_dir}: {report.chunks} chunks, "
-            f"{report.sentences} sentences, {report.index_type} index, {report.seconds:.1f}s "
+            f"Indexed {_count(report.documents, 'document')} into {report.index_dir} in {seconds:.1f}s: "
+            f"{_count(report.chunks, 'chunk')}, {_count(report.sentences, 'sentence')}, {report.index_type} index "
             f"({len(report.embedded_documents)} embedded, {len(report.reused_documents)} unchanged, "
             f"{len(report.removed_documents)} removed)."
         )
-    for doc_id, reason in sorted(report.skipped.items()):
-        print(f"  skipped {doc_id}: {reason}", file=sys.stderr)
-    for doc_id, original in sorted(report.duplicates.items()):
-        print(f"  duplicate {doc_id}: same content as {original}, indexed once (as {original})", file=sys.stderr)
-    if report.documents == 0 or report.kept:
-        print(f"citeqa: no readable reports in {settings.corpus_dir}", file=sys.stderr)
+    for line in _left_out(report):
+        print(f"  {line}", file=sys.stderr)
+    if report.kept or report.nothing:
+        if report.documents:
+            outcome = f"the index {report.index_dir} is left as it was ({held})"
+        elif report.index_type:
+            outcome = f"the index {report.index_dir} is left as it was (empty)"
+        else:
+            outcome = "no index written"
+        print(f"citeqa: no readable reports in {settings.corpus_dir}: {outcome}", file=sys.stderr)
         return 1
     return 0
 
 
+def _left_out(report: IndexReport) -> Iterator[str]:
+    """The summary's list of files not indexed as they are, with the reason for each."""
+    for doc_id, reason in sorted(report.skipped.items()):
+        yield f"skipped {doc_id}: {reason}"
+    for doc_id, original in sorted(report.duplicates.items()):
+        yield f"duplicate {doc_id}: same content as {original}, indexed once (as {original})"
+    by_type: dict[str, list[str]] = {}
+    for doc_id in report.not_read:
+        by_type.setdefault(PurePosixPath(doc_id).suffix.lower() or "no suffix", []).append(doc_id)
+    for kind, doc_ids in sorted(by_type.items()):
+        more = f" and {len(doc_ids) - NOT_READ_SHOWN} more" if len(doc_ids) > NOT_READ_SHOWN else ""
+        yield f"not read (type {kind}): {', '.join(doc_ids[:NOT_READ_SHOWN])}{more}"
+    for doc_id, said in sorted(report.warnings.items()):
+        yield f"read with warnings {doc_id}: {'; '.join(said)}"
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
+
+
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    _check_index(settings)  # before the imports and the model load: a wrong path is told in a second
+    if args.pid_file and not args.pid_file.parent.is_dir():
+        raise ValueError(f"--pid-file: the folder {args.pid_file.parent} does not exist")
     import uvicorn
 
     from service.api.admin import reload_on_sighup
@@ -201,19 +237,49 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     # The thread that hands batches to the model's process waits for the interpreter lock while the
     # event loop holds it; at Python's 5 ms switch interval the model sat idle between batches.
     sys.setswitchinterval(GIL_SWITCH_SECONDS)
-    uvicorn.run(
-        create_app(settings, qa),
-        host=settings.host,
-        port=settings.port,
-        log_level="info",
-        log_config=log_config(),
-        access_log=False,  # the app logs each request as JSON, with its id (service/api/request_log.py)
-    )
+    # Written once SIGHUP reloads (before, it would stop the process): a signal by this file reaches this
+    # server alone, where `pkill -f 'citeqa serve'` reaches every one that matches.
+    if args.pid_file:
+        _write_pid_file(args.pid_file)
+    try:
+        uvicorn.run(
+            create_app(settings, qa),
+            host=settings.host,
+            port=settings.port,
+            log_level="info",
+            log_config=log_config(),
+            access_log=False,  # the app logs each request as JSON, with its id (service/api/request_log.py)
+        )
+    finally:
+        if args.pid_file:
+            _remove_pid_file(args.pid_file)
     return 0
 
 
+def _write_pid_file(path: Path) -> None:
+    """Write this process's id to ``path``, removed again however the server stops: uvicorn shuts down
+    on SIGTERM and then raises the signal again, which ends the process before any ``finally``."""
+    import signal
+
+    def remove_and_stop(signum: int, frame: object) -> None:
+        _remove_pid_file(path)
+        signal.signal(signum, signal.SIG_DFL)
+        signal.raise_signal(signum)
+
+    path.write_text(f"{os.getpid()}\n", encoding="utf-8")
+    signal.signal(signal.SIGTERM, remove_and_stop)
+
+
+def _remove_pid_file(path: Path) -> None:
+    """Remove ``path`` when it still names this process (another server may have taken it over since)."""
+    try:
+        if path.read_text(encoding="utf-8").strip() == str(os.getpid()):
+            path.unlink()
+    except OSError:
+        pass
+
+
 def _ask(settings: Settings, args: argparse.Namespace) -> int:
-    from service.answering.qa import QuestionAnswering
     from service.api.schemas import AskRequest, AskResponse
 
     try:
@@ -226,8 +292,10 @@ def _ask(settings: Settings, args: argparse.Namespace) -> int:
             period=args.period,
         )
     except ValidationError as error:
-        problem = error.errors()[0]
-        raise ValueError(f"{'.'.join(map(str, problem['loc']))}: {problem['msg']}") from None
+        raise ValueError(_plain(error)) from None
+    _check_index(settings)
+    from service.answering.qa import QuestionAnswering
+
     qa = QuestionAnswering(settings)
     qa.check_mode(request.mode)
     qa.warm_up()
@@ -236,9 +304,28 @@ def _ask(settings: Settings, args: argparse.Namespace) -> int:
         print(json.dumps(response.model_dump(), indent=2, ensure_ascii=False))
         return 0
     print(response.answer)
+    # One line per quoted passage with all its markers: a claim cited [1][6] is one quote, not two.
+    quoted: dict[tuple[str, str, str], list[str]] = {}
     for citation in response.citations:
-        print(f"  {citation.marker} {citation.doc_id} ({citation.chunk_id}): {citation.quote}")
+        quoted.setdefault((citation.doc_id, citation.chunk_id, citation.quote), []).append(citation.marker)
+    for (doc_id, chunk_id, quote), markers in quoted.items():
+        print(f"  {''.join(markers)} {doc_id} ({chunk_id}): {quote}")
     return 0
+
+
+def _plain(error: ValidationError) -> str:
+    """The first problem of a question or option in words, without pydantic's "Value error, " prefix."""
+    problem = error.errors()[0]
+    reason = problem["msg"].removeprefix("Value error, ")
+    field = str(problem["loc"][0]) if problem["loc"] else ""
+    return f"the question {reason}" if field == "question" else f"--{field.replace('_', '-')}: {reason}"
+
+
+def _check_index(settings: Settings) -> None:
+    """Refuse a missing or unreadable index before the model loads (seconds) rather than after."""
+    from indexer.index_files import read_manifest
+
+    read_manifest(settings.index_dir.resolve(), settings.index_dir)
 
 
 def _eval(settings: Settings, args: argparse.Namespace) -> int:
@@ -259,6 +346,7 @@ def _eval(settings: Settings, args: argparse.Namespace) -> int:
     else:
         from service.answering.qa import QuestionAnswering
 
+        _check_index(settings)
         qa = QuestionAnswering(settings)
         qa.check_mode(args.mode)
         qa.warm_up()

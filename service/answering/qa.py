@@ -13,7 +13,8 @@ import numpy as np
 
 from indexer.embedder import QUERY_CACHE_SIZE, Embedder, serving_threads
 from indexer.index_files import IndexUnavailable
-from service.answering.answerer import Answer, Answerer
+from indexer.claims import render_with_group, says_no_information
+from service.answering.answerer import ABSTENTION, Answer, Answerer, citations_for
 from service.config import Settings
 from service.answering.filters import DocumentFilter
 from service.answering.followup import resolve
@@ -22,6 +23,8 @@ from service.answering.llm import ChatClient, LLMSettings
 from service.answering.search_index import Hit, SearchIndex
 
 State = Literal["loading", "ready", "failed"]
+# An index built by an older citeqa from a corpus of unreadable files; current ones refuse to write it.
+EMPTY_INDEX = "the index holds no documents: run `citeqa index` on a folder of reports and reload"
 Mode = Literal["extractive", "generated"]
 
 
@@ -161,9 +164,13 @@ class QuestionAnswering:
     def answer_stream(self, retrieval: Retrieval, mode: Mode | None = None) -> Iterator[str | Answer]:
         """Generated answers' sentences as each is checked, then the final ``Answer`` (the only item
         for extractive answers)."""
-        extractive = self.answerer.run(retrieval.question, retrieval.vector, retrieval.hits, retrieval.index)
+        extractive = _without_no_information(
+            self.answerer.run(retrieval.question, retrieval.vector, retrieval.hits, retrieval.index)
+        )
         if not retrieval.hits and retrieval.where:
             extractive = replace(extractive, note=f"no document matches the filters ({retrieval.where.described})")
+        elif not retrieval.index.data.documents:
+            extractive = replace(extractive, note=EMPTY_INDEX)
         final: str | Answer = extractive
         if self._generated_wanted(mode):
             assert self.generator is not None
@@ -184,6 +191,29 @@ class QuestionAnswering:
         """Raise ``ModeUnavailable`` before any work when generated answers are asked for but off."""
         if mode == "generated" and self.generator is None:
             raise ModeUnavailable("generated answers are off: set CITEQA_LLM_URL to an OpenAI-compatible server")
+
+
+def _without_no_information(answer: Answer) -> Answer:
+    """``answer`` without the report's lines saying it has no information (they carry no markers and
+    state no claim); when only such lines answered, an abstention whose note quotes the report's line."""
+    kept = [e for e in answer.evidence if not says_no_information(e.sentence.text)]
+    if answer.abstained or len(kept) == len(answer.evidence):
+        return answer
+    if kept:
+        return replace(
+            answer,
+            text=" ".join(render_with_group(e.sentence.text, e.sentence.group) for e in kept),
+            citations=citations_for([(e.sentence, e.hit) for e in kept]),
+            evidence=kept,
+        )
+    line = answer.evidence[0]
+    return replace(
+        answer,
+        text=ABSTENTION,
+        abstained=True,
+        citations=[],
+        note=f'the report says it has no information on this: "{line.sentence.text}" ({line.hit.chunk.doc_id})',
+    )
 
 
 def serving_embedder(settings: Settings, query_cache: int = QUERY_CACHE_SIZE, batch_queries: bool = True) -> Embedder:

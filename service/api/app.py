@@ -11,6 +11,7 @@ from typing import Annotated
 from fastapi import FastAPI, Query
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException
 
 from indexer.encoder import ModelProcessError
@@ -24,7 +25,7 @@ from service.api.deps import GUARDED, GUARDED_JSON, QADep, ReadyQADep, require_m
 from service.api.errors import documented, http_error, internal_error, invalid_request, model_unavailable
 from service.answering.filters import COMPANY, DOC_PREFIX, MAX_DOC_PREFIX, PERIOD, DocumentFilter
 from service.api.metrics import Metrics
-from service.answering.qa import QuestionAnswering
+from service.answering.qa import EMPTY_INDEX, QuestionAnswering
 from service.api.request_log import REQUEST_ID_HEADER, RequestLog
 from service.api.schemas import (
     MAX_QUESTION_CHARS,
@@ -54,7 +55,9 @@ def create_app(settings: Settings | None = None, qa: QuestionAnswering | None = 
             threading.Thread(target=_load, args=(qa,), name="citeqa-load", daemon=True).start()
         yield
 
-    app = FastAPI(
+    # /docs and /redoc with their JavaScript and CSS served from here: the CDN that FastAPI's pages load
+    # them from is out of reach offline and on many company networks, and the page stays blank.
+    app = FastAPIOffline(
         title="citeqa",
         summary="Answers from research reports, each claim with the report's own citation markers.",
         lifespan=lifespan,
@@ -94,7 +97,10 @@ def create_app(settings: Settings | None = None, qa: QuestionAnswering | None = 
         if qa.state != "ready":
             body = Status(status=qa.state, detail=qa.error or "the model and index are still loading")
             return JSONResponse(body.model_dump(), status_code=503)
-        return Status(status="ready", documents=len(qa.index.data.documents), chunks=qa.index.size)
+        documents = len(qa.index.data.documents)
+        return Status(
+            status="ready", documents=documents, chunks=qa.index.size, detail=None if documents else EMPTY_INDEX
+        )
 
     @app.post("/ask", response_model=AskResponse, dependencies=GUARDED_JSON, responses=question_errors)
     async def ask(request: AskRequest, qa: ReadyQADep) -> AskResponse:

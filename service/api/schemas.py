@@ -79,12 +79,21 @@ class AskRequest(BaseModel):
         return DocumentFilter(self.doc_prefix, self.company, self.period)
 
 
+# The fused score is no similarity: the lexical parts are added to the cosine, so it can pass 1.
+RELEVANCE = (
+    "relevance score, higher is more relevant: the passage's cosine similarity to the question plus its BM25 "
+    "scores over its text (weight CITEQA_LEXICAL_WEIGHT) and over its document's name, company and period "
+    "(CITEQA_NAME_WEIGHT), each scaled to 0..1; so it can exceed 1 (up to 1.25 with the default weights). "
+    "Compare it between the passages of one response, not across questions."
+)
+
+
 class Source(BaseModel):
     doc_id: str
     title: str
     chunk_id: str
     text: str
-    score: float
+    score: float = Field(description=RELEVANCE)
     markers: list[str]
 
     @classmethod

@@ -94,3 +94,36 @@ def test_convert_to_a_folder_for_a_file_or_a_file_for_a_folder_says_so_in_one_li
         assert result.returncode == 2
         assert result.stderr.startswith(f"citeqa: {tmp_path / destination}") and reason in result.stderr
         assert len(result.stderr.splitlines()) == 1
+
+
+def test_the_report_starts_with_a_summary_per_kind_and_defines_every_metric(seed_index: Path, tmp_path: Path) -> None:
+    gold = tmp_path / "gold.jsonl"
+    questions = [
+        {"id": "d1", "kind": "direct", "question": "Who is Scale AI's founder?", "answerable": True,
+         "facts": ["Alexandr Wang"], "markers": ["[1]", "[6]"]},
+        {"id": "d2", "kind": "direct", "question": "How much did Meta pay for its stake in Scale AI?",
+         "answerable": True, "facts": ["$14.8 billion"], "markers": ["[1]", "[6]"]},
+        {"id": "p1", "kind": "paraphrase", "question": "Who runs the new lab?", "answerable": True,
+         "facts": ["no such fact in the report"], "markers": ["[99]"]},
+        {"id": "u1", "kind": "unanswerable", "question": "What was Scale AI's revenue in 2024?", "answerable": False},
+    ]
+    gold.write_text("".join(json.dumps(q) + "\n" for q in questions))
+    result = run_citeqa("eval", str(gold), "--index-dir", str(seed_index), "--report", str(tmp_path / "r"), "--quiet")
+    assert result.returncode == 0, result.stderr
+    # The terminal table: kinds first, then each metric with what it measures.
+    lines = result.stdout.splitlines()
+    assert lines[:5] == ["kind          passed", "------------  ------", "direct        2 of 2", "paraphrase    0 of 1",
+                         "unanswerable  1 of 1"]
+    assert any(line.startswith("abstain_precision") and "share of abstentions that were on unanswerable" in line
+               for line in lines)
+    page = (tmp_path / "r" / "eval.html").read_text()
+    # The summary per kind comes before the metrics and the rows, so "0 of 1 paraphrase" is seen first.
+    assert page.index("By kind of question") < page.index("<strong>Metrics</strong>") < page.index("<h2>Questions")
+    assert "<span>paraphrase</span><b>0 of 1</b>" in page
+    for name, words in [("fact_recall", "gold facts found in its answer"), ("marker_recall", "gold markers found"),
+                        ("abstain_precision", "share of abstentions"), ("accuracy", "share of questions passed")]:
+        row = page[page.index(f"<span>{name}</span>"):]
+        assert words in row[: row.index("</div>")], name
+    assert 'href="file://' in page and 'eval/README.md#metrics"' in page and ">eval/README.md</a>" in page
+    kinds = json.loads((tmp_path / "r" / "eval.json").read_text())["kinds"]
+    assert kinds["paraphrase"] == {"questions": 1, "passed": 0}

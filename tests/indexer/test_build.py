@@ -101,6 +101,9 @@ def test_a_failed_write_leaves_the_previous_index(
     Indexer(embedder, progress=False).run(corpus, index_dir)
     assert "banks.txt" in doc_ids(index_dir)
     assert [b.name for b in IndexLocation(index_dir).builds.iterdir()] == [index_dir.resolve().name]
+    # The layout the README describes: the link, its builds and the lock, side by side.
+    assert {".index.builds", ".index.lock", "index"} <= {entry.name for entry in tmp_path.iterdir()}
+    assert index_dir.is_symlink() and index_dir.resolve().parent == (tmp_path / ".index.builds").resolve()
 
 
 def test_a_build_killed_half_way_leaves_the_previous_index_usable(corpus: Path, tmp_path: Path) -> None:

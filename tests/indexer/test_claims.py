@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from indexer.claims import Sentence, split_claims
+from indexer.claims import Sentence, says_no_information, split_claims
 from indexer.normalise import normalise
 from tests.conftest import CORPUS, SEED_DOC
 
@@ -88,3 +88,16 @@ def test_abbreviations_and_decimals_do_not_end_sentences() -> None:
     sentences = claims("U.S. sales rose 3.5% vs. last year, e.g. in Q2. Mr. Lee agreed [9].")
     assert [s.text for s in sentences] == ["U.S. sales rose 3.5% vs. last year, e.g. in Q2.", "Mr. Lee agreed."]
     assert all(s.markers == ("[9]",) for s in sentences)
+
+
+def test_an_inline_heading_is_split_from_the_sentence_it_runs_into() -> None:
+    sentences = claims((CORPUS / SEED_DOC).read_text(encoding="utf-8"))
+    heading = by_text(sentences, "Report Industry Investment Rating")
+    assert (heading.text, heading.kind) == ("Report Industry Investment Rating", "heading")
+    line = by_text(sentences, "No information provided")
+    assert line.text == "No information provided regarding the report industry investment rating."
+    assert line.markers == () and says_no_information(line.text)
+    # A sentence that opens with capitalised names is no heading: it stays whole.
+    (sentence,) = claims("The Federal Trade Commission said it may review the deal [4].")
+    assert sentence.text == "The Federal Trade Commission said it may review the deal."
+    assert not says_no_information(sentence.text)

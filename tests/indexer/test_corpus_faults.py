@@ -4,14 +4,17 @@ duplicate is indexed once, and the run still indexes the rest."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 from fpdf import FPDF
 
 from indexer.index_files import read_index
-from tests.conftest import CORPUS, SEED_DOC, run_citeqa
+from tests.conftest import CORPUS, ROOT, SEED_DOC, run_citeqa
 
 LIMIT = 10 * 2**20
 
@@ -96,14 +99,82 @@ def test_a_corpus_gone_unreadable_leaves_the_index_as_it_was(tmp_path: Path) -> 
     again = run_citeqa(
         "index", str(corpus), "--index-dir", str(tmp_path / "index"), "--quiet", env={**os.environ, "CITEQA_MAX_FILE_BYTES": "10"}
     )
-    assert again.returncode == 1 and "is left as it was (1 documents" in again.stdout
-    assert f"skipped {SEED_DOC}: too large" in again.stderr and "no readable reports" in again.stderr
+    assert again.returncode == 1 and again.stdout == ""
+    assert f"skipped {SEED_DOC}: too large" in again.stderr
+    assert again.stderr.splitlines()[-1] == (
+        f"citeqa: no readable reports in {corpus}: the index {tmp_path / 'index'} is left as it was (1 document, "
+        f"{len(read_index(tmp_path / 'index').chunks)} chunks)"
+    )
     assert (tmp_path / "index").resolve() == before
     # Also when the index was built with other settings, so none of it could be reused.
     rechunked = run_citeqa(
         "index", str(corpus), "--index-dir", str(tmp_path / "index"), "--quiet", "--chunk-size", "150",
         env={**os.environ, "CITEQA_MAX_FILE_BYTES": "10"},
     )
-    assert rechunked.returncode == 1 and "is left as it was (1 documents" in rechunked.stdout
+    assert rechunked.returncode == 1 and "is left as it was (1 document" in rechunked.stderr
     assert (tmp_path / "index").resolve() == before
     assert [d.doc_id for d in read_index(tmp_path / "index").documents] == [SEED_DOC]
+
+
+def test_a_corpus_of_unreadable_files_publishes_no_index(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "report.txt").write_bytes(os.urandom(2048).replace(b"\x00", b"\x01") + b"\x00\x00")
+    result = run_citeqa("index", str(corpus), "--index-dir", str(tmp_path / "index"), "--quiet")
+    assert result.returncode == 1
+    assert result.stdout == "", "nothing says it indexed anything"
+    assert result.stderr.splitlines() == [
+        "  skipped report.txt: binary data, not text (a NUL byte at 2048)",
+        f"citeqa: no readable reports in {corpus}: no index written",
+    ]
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["corpus"], "no index, lock or build folder"
+    ask = run_citeqa("ask", "Anything?", "--index-dir", str(tmp_path / "index"))
+    assert ask.returncode == 2 and "no index at" in ask.stderr
+
+
+def test_the_summary_is_one_clean_report_of_what_was_read_and_what_was_not(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.set_font("helvetica", size=12)
+    pdf.multi_cell(0, 8, "Memory prices rose 8% in the quarter [1]. Demand stayed strong in the second half [2].")
+    # Junk before the header, as some exporters write it: pypdf reads the file, complaining as it goes.
+    (corpus / "chips.pdf").write_bytes(b"\n\n" + bytes(pdf.output()))
+    (corpus / "chart.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(40))
+    (corpus / "notes.docx").write_bytes(b"PK\x03\x04" + bytes(40))
+    (corpus / "metadata.jsonl").write_text('{"doc_id": "chips.pdf", "company": "Chipco"}\n', "utf-8")
+    (corpus / ".DS_Store").write_bytes(bytes(8))
+    index = str(tmp_path / "index")
+
+    # Progress bars on, as a user runs it; bytes, so that carriage returns stay what a terminal gets.
+    result = subprocess.run(
+        [sys.executable, "-m", "service.cli", "index", str(corpus), "--index-dir", index], cwd=ROOT, capture_output=True
+    )
+    assert result.returncode == 0, result.stderr
+    stdout, stderr = result.stdout.decode(), result.stderr.decode()
+    assert re.fullmatch(
+        rf"Indexed 1 document into {re.escape(index)} in \d+\.\ds: 1 chunk, \d+ sentences, flat index "
+        r"\(1 embedded, 0 unchanged, 0 removed\)\.\n",
+        stdout,
+    ), stdout
+    # What a terminal shows at the end: each line as the last carriage return left it (bars are cleared).
+    shown_lines = [line.rsplit("\r", 1)[-1].rstrip() for line in stderr.split("\n")]
+    assert [line for line in shown_lines if line] == [
+        "  not read (type .docx): notes.docx",
+        "  not read (type .png): chart.png",
+        "  read with warnings chips.pdf: invalid pdf header: b'\\n\\n%PD'; incorrect startxref pointer(1); "
+        "parsing for Object Streams",
+    ]
+    # The library's own words appear only in the summary line that names the file, never loose.
+    assert stderr.count("invalid pdf header") == 1
+
+    started = time.monotonic()
+    again = run_citeqa("index", str(corpus), "--index-dir", index, "--quiet")
+    waited = time.monotonic() - started
+    shown = re.fullmatch(
+        rf"Index {re.escape(index)} is up to date \(1 document, 1 chunk\), (\d+\.\d)s\.\n", again.stdout
+    )
+    assert shown, again.stdout
+    # Nothing is embedded again, but the model is loaded all the same: the time shown includes it.
+    assert float(shown[1]) > 0.5 * waited

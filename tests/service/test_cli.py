@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 
 from tests.conftest import run_citeqa
@@ -11,7 +12,18 @@ def test_ask_prints_the_answer_with_markers_and_citations(seed_index: Path) -> N
     result = run_citeqa("ask", "Who is Scale AI's founder?", "--index-dir", str(seed_index))
     assert result.returncode == 0, result.stderr
     assert "Alexandr Wang" in result.stdout and "[1][6]" in result.stdout
-    assert "[1] meta-scale-ai-acquisition.txt" in result.stdout
+    assert "[1][6] meta-scale-ai-acquisition.txt" in result.stdout
+
+
+def test_ask_quotes_each_passage_once_with_all_its_markers(seed_index: Path) -> None:
+    result = run_citeqa("ask", "How much did Meta pay for its stake in Scale AI?", "--index-dir", str(seed_index))
+    assert result.returncode == 0, result.stderr
+    answer, *quotes = result.stdout.splitlines()
+    assert answer.endswith("$14.8 billion [1][6].")
+    assert quotes == [
+        "  [1][6] meta-scale-ai-acquisition.txt (meta-scale-ai-acquisition.txt#0): In June 2025, Meta announced the "
+        "acquisition of a 49% non-voting stake in Scale AI for approximately $14.8 billion [1][6]."
+    ]
 
 
 def test_ask_json_matches_the_http_contract(seed_index: Path) -> None:
@@ -23,11 +35,26 @@ def test_ask_json_matches_the_http_contract(seed_index: Path) -> None:
     assert body["abstained"] is True
 
 
-def test_missing_index_is_a_clear_error(tmp_path: Path) -> None:
-    for command in (["ask", "Anything?"], ["serve"]):
-        result = run_citeqa(*command, "--index-dir", str(tmp_path / "none"))
+def test_a_mistyped_index_dir_gets_the_command_that_builds_that_folder(tmp_path: Path) -> None:
+    typo = tmp_path / "my index"
+    for command in (["ask", "Anything?"], ["serve"], ["eval"]):
+        started = time.monotonic()
+        result = run_citeqa(*command, "--index-dir", str(typo))
         assert result.returncode == 2
-        assert "no index at" in result.stderr and "citeqa index" in result.stderr
+        # The exact command: a bare `citeqa index` would build .citeqa/index, not this folder.
+        command_shown = f"`citeqa index CORPUS --index-dir '{typo}'`"
+        assert result.stderr == f"citeqa: no index at {typo}: build it with {command_shown}\n"
+        # Refused before the model loads, which alone takes several seconds.
+        assert time.monotonic() - started < 5, command
+
+
+def test_an_empty_question_is_refused_in_plain_words(tmp_path: Path) -> None:
+    for question in ("", "  \n "):
+        result = run_citeqa("ask", question, "--index-dir", str(tmp_path))
+        assert result.returncode == 2
+        assert result.stderr == "citeqa: the question must not be empty or only whitespace\n"
+    long = run_citeqa("ask", "x" * 2001, "--index-dir", str(tmp_path))
+    assert long.stderr == "citeqa: the question must be at most 2000 characters (got 2001)\n"
 
 
 def test_bad_options_are_refused(tmp_path: Path) -> None:

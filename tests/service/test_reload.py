@@ -75,7 +75,7 @@ def damage(index_dir: Path, name: str) -> None:
 @pytest.mark.parametrize("name", [MANIFEST, FAISS_FILE, CHUNK_VECTORS, SENTENCE_VECTORS, METADATA])
 def test_a_truncated_index_file_is_a_clear_error(index_dir: Path, name: str) -> None:
     damage(index_dir, name)
-    with pytest.raises(IndexUnavailable, match="rebuild with `citeqa index`"):
+    with pytest.raises(IndexUnavailable, match="rebuild with `citeqa index CORPUS --index-dir"):
         read_index(index_dir)
 
 
@@ -83,7 +83,7 @@ def test_serve_refuses_a_damaged_index_at_start_with_the_reason(index_dir: Path)
     damage(index_dir, FAISS_FILE)
     result = run_citeqa("serve", "--index-dir", str(index_dir), "--port", "1", timeout=120)
     assert result.returncode == 2
-    assert "is damaged" in result.stderr and "rebuild with `citeqa index`" in result.stderr
+    assert "is damaged" in result.stderr and "rebuild with `citeqa index CORPUS --index-dir" in result.stderr
 
 
 @pytest.fixture
@@ -128,7 +128,8 @@ def test_a_damaged_new_index_is_refused_and_the_old_one_keeps_serving(
     damage(index_dir, METADATA)
     refused = client.post("/admin/reload", headers={"Authorization": f"Bearer {ADMIN}"})
     assert refused.status_code == 409
-    assert "not reloaded" in refused.json()["detail"] and "rebuild with `citeqa index`" in refused.json()["detail"]
+    detail = refused.json()["detail"]
+    assert "not reloaded" in detail and "rebuild with `citeqa index CORPUS --index-dir" in detail
     assert client.get("/readyz").json()["documents"] == 1
     assert client.post("/ask", json={"question": SEED_QUESTION}).json()["abstained"] is False
     assert qa.counts["reload_failed"] == 1

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 
 from indexer.markers import markers_in
-from tests.conftest import SEED_DOC
+from service.local_server import started_server
+from tests.conftest import SEED_DOC, run_citeqa
 
 
 def ask(server: str, question: str) -> dict:
@@ -72,3 +75,14 @@ def test_a_script_on_the_servers_own_machine_is_not_rate_limited(server: str) ->
     with httpx.Client(base_url=server, timeout=30) as client:
         statuses = [client.post("/ask", json={"question": f"Who will lead the lab? ({i})"}).status_code for i in range(100)]
     assert statuses == [200] * 100
+
+
+def test_the_pid_file_names_the_server_once_ready_and_goes_with_it(seed_index: Path, tmp_path: Path) -> None:
+    pid_file = tmp_path / "serve.pid"
+    with started_server(seed_index, module=("service.cli", "serve", "--pid-file", str(pid_file))) as server:
+        assert pid_file.read_text() == f"{server.pid}\n"
+    assert not pid_file.exists(), "removed when the server stops"
+    nowhere = tmp_path / "missing" / "serve.pid"
+    refused = run_citeqa("serve", "--index-dir", str(seed_index), "--pid-file", str(nowhere))
+    assert refused.returncode == 2
+    assert refused.stderr == f"citeqa: --pid-file: the folder {nowhere.parent} does not exist\n"

@@ -9,7 +9,10 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from indexer.build import Indexer, IndexReport
 from indexer.embedder import Embedder
+from indexer.index_files import write_index
+from indexer.location import IndexLocation
 from service.api.app import create_app
 from service.config import Settings
 from service.answering.qa import QuestionAnswering
@@ -103,7 +106,7 @@ def test_a_missing_index_keeps_readyz_at_503_with_the_reason(tmp_path: Path, emb
             time.sleep(0.05)
         response = client.get("/readyz")
         assert response.status_code == 503
-        assert "run `citeqa index` first" in response.json()["detail"]
+        assert f"build it with `citeqa index CORPUS --index-dir {settings.index_dir}`" in response.json()["detail"]
         ask = client.post("/ask", json={"question": "Anything?"})
         assert ask.status_code == 503 and "citeqa index" in ask.json()["detail"]
 
@@ -262,3 +265,43 @@ def test_lone_surrogates_nan_and_infinity_are_refused_as_bad_input_on_every_rout
     response = client.post(path, content=body.encode(), headers={"Content-Type": "application/json"})
     assert response.status_code == 422, response.text
     assert response.json()["detail"]
+
+
+def test_an_empty_index_says_so_in_readyz_and_in_every_answer(tmp_path: Path, embedder: Embedder) -> None:
+    # As an older citeqa published it from a folder of unreadable files (today's refuses to).
+    indexer = Indexer(embedder, progress=False)
+    location = IndexLocation(tmp_path / "index")
+    build = location.new_build()
+    write_index(build, indexer._assemble([], IndexReport(location.path)))
+    location.publish(build)
+    settings = Settings(index_dir=location.path)
+    with TestClient(create_app(settings, QuestionAnswering(settings, embedder=embedder))) as client:
+        deadline = time.monotonic() + 30
+        while client.get("/readyz").json()["status"] == "loading" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        ready = client.get("/readyz").json()
+        assert ready["documents"] == 0 and "the index holds no documents" in ready["detail"]
+        body = client.post("/ask", json={"question": "How much did Meta pay for Scale AI?"}).json()
+        assert body["abstained"] is True
+        assert body["note"] and "the index holds no documents" in body["note"]
+
+
+def test_the_schema_calls_score_a_relevance_score_that_can_exceed_1(client: TestClient) -> None:
+    source = client.get("/openapi.json").json()["components"]["schemas"]["Source"]
+    described = source["properties"]["score"]["description"]
+    assert described.startswith("relevance score") and "can exceed 1" in described
+    # It is one indeed: a question naming the document's words gets lexical scores on top of the cosine.
+    results = client.get("/search", params={"q": "Meta acquisition of Scale AI stake"}).json()["results"]
+    scores = [result["score"] for result in results]
+    assert max(scores) > 1, scores
+
+
+def test_a_line_saying_the_report_has_no_information_is_no_cited_answer(client: TestClient) -> None:
+    body = client.post("/ask", json={"question": "What investment rating does the report give?"}).json()
+    # Not "Report Industry Investment Rating No information provided ..." as if it were a claim.
+    assert body["abstained"] is True and body["citations"] == []
+    assert body["answer"] == "The reports do not answer this question."
+    assert body["note"] == (
+        'the report says it has no information on this: "No information provided regarding the report industry '
+        'investment rating." (meta-scale-ai-acquisition.txt)'
+    )

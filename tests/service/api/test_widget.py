@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import threading
 from collections.abc import Iterator
@@ -11,32 +10,18 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Browser, Locator, Page, expect
 
 from indexer.build import Indexer
 from indexer.embedder import Embedder
 from service.local_server import free_port
 from tests.conftest import CORPUS, ROOT, serving
 
-CHROMIUM = Path("/usr/bin/chromium")
-if not CHROMIUM.exists() and not os.environ.get("CI"):
-    pytest.skip(f"no browser: {CHROMIUM} is missing (apt-get install -y chromium)", allow_module_level=True)
-
-from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright  # noqa: E402
-
 SHOTS = ROOT / "artifacts" / "screenshots"
 XSS_DOC = Path(__file__).resolve().parents[1] / "data" / "portal-security-review.txt"
 QUESTION = "How much did Meta pay for its stake in Scale AI?"
 IMG_PAYLOAD = '<img src=x onerror="window.__pwned=1">'
 SCRIPT_PAYLOAD = "<script>window.__pwned=1</script>"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 class Quiet(SimpleHTTPRequestHandler):
@@ -74,25 +59,6 @@ def origins(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Ite
             for server in servers:
                 server.shutdown()
                 server.server_close()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    yield page
-    context.close()
-    assert errors == [], "no script errors on the page"
 
 
 def launcher(page: Page) -> Locator:
