@@ -11,13 +11,14 @@ from typing import Any, Literal
 
 import numpy as np
 
+from indexer.claims import render_with_group, says_no_information
 from indexer.embedder import QUERY_CACHE_SIZE, Embedder, serving_threads
 from indexer.index_files import IndexUnavailable
-from indexer.claims import render_with_group, says_no_information
 from service.answering.answerer import ABSTENTION, Answer, Answerer, citations_for
 from service.config import Settings
 from service.answering.filters import DocumentFilter
 from service.answering.followup import resolve
+from service.answering.parts import question_parts
 from service.answering.generated import GeneratedAnswerer
 from service.answering.llm import ChatClient, LLMSettings
 from service.answering.search_index import Hit, SearchIndex
@@ -37,6 +38,8 @@ class Retrieval:
     hits: list[Hit]
     index: SearchIndex  # the one the hits are from: a reload in between must not mix two indexes
     where: DocumentFilter | None = None
+    # A question asking two things: each part's own retrieval, answered apart (``hits`` holds all).
+    parts: tuple[Retrieval, ...] = ()
 
 
 class NotReady(Exception):
@@ -152,9 +155,16 @@ class QuestionAnswering:
         ``where``: only the documents it admits are searched. Waiting for the model holds no thread
         (``Embedder.embed_query_async``)."""
         read = resolve(question, history)
-        vector = await self.embedder.embed_query_async(read)
         index = self.index
-        return Retrieval(read, vector, index.search(vector, top_k or self.settings.top_k, where, read), index, where)
+        k = top_k or self.settings.top_k
+        # A later part is read as a follow-up of the ones before it ("... and who runs it now?").
+        asked = question_parts(read)
+        texts = [read] + [resolve(part, asked[:i]) for i, part in enumerate(asked)] if len(asked) > 1 else [read]
+        vectors = await asyncio.gather(*(self.embedder.embed_query_async(text) for text in texts))
+        whole, *each = [Retrieval(t, v, index.search(v, k, where, t), index, where) for t, v in zip(texts, vectors)]
+        if not each:
+            return whole
+        return replace(whole, hits=_merged([r.hits for r in each]), parts=tuple(each))
 
     def answer(self, retrieval: Retrieval, mode: Mode | None = None) -> Answer:
         *_, answer = self.answer_stream(retrieval, mode)
@@ -164,9 +174,7 @@ class QuestionAnswering:
     def answer_stream(self, retrieval: Retrieval, mode: Mode | None = None) -> Iterator[str | Answer]:
         """Generated answers' sentences as each is checked, then the final ``Answer`` (the only item
         for extractive answers)."""
-        extractive = _without_no_information(
-            self.answerer.run(retrieval.question, retrieval.vector, retrieval.hits, retrieval.index)
-        )
+        extractive = self._extractive(retrieval)
         if not retrieval.hits and retrieval.where:
             extractive = replace(extractive, note=f"no document matches the filters ({retrieval.where.described})")
         elif not retrieval.index.data.documents:
@@ -183,6 +191,29 @@ class QuestionAnswering:
         self._count("abstained" if final.abstained else "answered")
         yield final
 
+    def _extractive(self, retrieval: Retrieval) -> Answer:
+        """The answerer's answer; for a question asking two things, each part's, joined, and a note
+        naming a part the reports do not answer."""
+        if not retrieval.parts:
+            return _without_no_information(
+                self.answerer.run(retrieval.question, retrieval.vector, retrieval.hits, retrieval.index)
+            )
+        answers = [self._extractive(part) for part in retrieval.parts]
+        answered = [a for a in answers if not a.abstained]
+        if not answered:
+            return replace(answers[0], sources=retrieval.hits)
+        unanswered = [part.question for part, a in zip(retrieval.parts, answers) if a.abstained]
+        # A sentence answering both parts is said once; the report's order is kept.
+        chosen = sorted({e.sentence.row: e for a in answered for e in a.evidence}.values(), key=lambda e: e.sentence.row)
+        return Answer(
+            text=" ".join(render_with_group(e.sentence.text, e.sentence.group) for e in chosen),
+            abstained=False,
+            citations=citations_for([(e.sentence, e.hit) for e in chosen]),
+            sources=retrieval.hits,
+            evidence=chosen,
+            note=f"The reports do not answer: {' '.join(unanswered)}" if unanswered else None,
+        )
+
     def _generated_wanted(self, mode: Mode | None) -> bool:
         self.check_mode(mode)
         return self.generator is not None and mode != "extractive"
@@ -191,6 +222,16 @@ class QuestionAnswering:
         """Raise ``ModeUnavailable`` before any work when generated answers are asked for but off."""
         if mode == "generated" and self.generator is None:
             raise ModeUnavailable("generated answers are off: set CITEQA_LLM_URL to an OpenAI-compatible server")
+
+
+def _merged(lists: list[list[Hit]]) -> list[Hit]:
+    """The passages of several retrievals, each once, best first by score."""
+    best: dict[str, Hit] = {}
+    for hits in lists:
+        for hit in hits:
+            if hit.chunk.chunk_id not in best or hit.score > best[hit.chunk.chunk_id].score:
+                best[hit.chunk.chunk_id] = hit
+    return sorted(best.values(), key=lambda hit: -hit.score)
 
 
 def _without_no_information(answer: Answer) -> Answer:

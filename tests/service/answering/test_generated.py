@@ -151,9 +151,15 @@ def test_eval_in_generated_mode_finds_no_unsupported_marker(generated: tuple[Que
         return f"{copied} [99]. The company also plans a $5 billion share buyback [2][7]."
 
     script.respond = careless
-    run = run_eval(load_gold(GOLD), in_process(pipeline, "generated"), 5, "stub", progress=False)
+    gold = load_gold(GOLD)
+    run = run_eval(gold, in_process(pipeline, "generated"), 5, "stub", progress=False)
+    extractive = run_eval(gold, in_process(pipeline, "extractive"), 5, "stub", progress=False)
     assert run.metrics["unsupported_marker_rate"] == 0.0
-    assert run.metrics["abstain_recall"] == 1.0
+    # The model never turns an abstention into an answer: every unanswerable question the extractive
+    # answerer abstains on (all but the near misses it is known to answer) abstains here too.
+    abstained = {r.item.id for r in extractive.results if not r.item.answerable and r.abstained}
+    assert len(abstained) >= 0.95 * sum(not item.answerable for item in gold)
+    assert abstained <= {r.item.id for r in run.results if r.abstained}
     generated_answers = [r for r in run.results if r.response["mode"] == "generated"]
     assert generated_answers, "some drafts were kept"
     for result in generated_answers:
