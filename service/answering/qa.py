@@ -195,6 +195,7 @@ def serving_embedder(settings: Settings, query_cache: int = QUERY_CACHE_SIZE, ba
         precision=settings.precision,
         threads=serving_threads(settings.model_threads),
         own_process=True,
+        runtime=settings.runtime,
     )
 
 
