@@ -157,9 +157,10 @@ def _footprint(footprint: Results) -> list[str]:
 
 
 TUNE_LABELS = {
-    "shipped": "shipped: micro-batching, bfloat16 where native, half the cores for the model, traced model",
+    "shipped": "shipped: micro-batching, ONNX Runtime float32, the model in its own process on half the cores",
     "no_batching": "one query per forward pass",
-    "float32": "float32 model",
+    "torch": "the model on torch (traced), float32",
+    "in_process": "the model in the server's process (its model thread)",
     "every_core": "model on every core",
     "python_switch": "Python's 5 ms thread switch interval (shipped: 0.5 ms)",
     "plain_asyncio": "asyncio's loop and h11 (shipped: uvloop and httptools)",

@@ -360,7 +360,8 @@ def bench_footprint() -> Figures:
 TUNE_SETUPS: dict[str, tuple[list[str], dict[str, str]]] = {
     "shipped": ([], {}),
     "no_batching": (["--no-batching"], {}),
-    "float32": ([], {"CITEQA_PRECISION": "float32"}),
+    "torch": ([], {"CITEQA_RUNTIME": "torch"}),
+    "in_process": (["--in-process"], {}),
     "every_core": ([], {"CITEQA_MODEL_THREADS": str(len(os.sched_getaffinity(0)))}),
     "python_switch": (["--switch-interval", "0.005"], {}),
     "plain_asyncio": (["--plain-asyncio"], {}),
