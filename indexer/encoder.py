@@ -16,8 +16,9 @@ disagree or tracing fails.
 
 Under the ``onnx`` runtime (the default) the same module chain (transformer, pooling, normalisation: the
 model's own modules.json) is exported once with ``torch.onnx.export`` and run by ONNX Runtime, which
-computes the same float32 vectors (cosine >= 0.9999 to torch's, checked at load like the trace) in less
-time (eval/bench/BENCHMARKS.md). The export is cached under
+computes the same float32 vectors (cosine >= 0.9999 to torch's, checked at load like the trace), a
+question in under half torch's time, though batches and passages take somewhat longer
+(eval/bench/BENCHMARKS.md). The export is cached under
 ``$XDG_CACHE_HOME/citeqa/onnx/<hash of the weights>/``; a model that cannot be exported, or whose
 exported graph disagrees with the library, runs on torch as before.
 """
@@ -280,7 +281,7 @@ def export_onnx(model: SentenceTransformer, path: Path) -> None:
                 temporary,
                 input_names=names,
                 output_names=["sentence_embedding"],
-                dynamic_axes={**{name: {0: "texts", 1: "tokens"} for name in names}, "sentence_embedding": {0: "texts"}},
+                dynamic_axes={name: {0: "texts", 1: "tokens"} for name in names} | {"sentence_embedding": {0: "texts"}},
                 opset_version=ONNX_OPSET,
                 dynamo=False,  # the graph from tracing; the newer exporter needs onnxscript
             )

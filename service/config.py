@@ -25,8 +25,9 @@ class Settings(BaseSettings):
     # rounding differs from one CPU to another, and rankings with it.
     precision: Precision = "float32"
     # What runs the model: ONNX Runtime (the model exported once, cached under ~/.cache/citeqa/onnx) or
-    # torch. The same float32 vectors either way, ONNX Runtime's faster (eval/bench/BENCHMARKS.md); a
-    # model that cannot be exported runs on torch, as does bfloat16.
+    # torch. The same float32 vectors either way; ONNX Runtime embeds a question in under half torch's
+    # time, batches and passages slower (eval/bench/BENCHMARKS.md). A model that cannot be
+    # exported runs on torch, as does bfloat16.
     runtime: Runtime = "onnx"
     # Torch threads of the model; 0: half the cores when serving, every core when indexing.
     model_threads: int = Field(0, ge=0, le=1024)

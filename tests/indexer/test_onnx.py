@@ -36,7 +36,7 @@ def gold_questions() -> list[str]:
 
 @pytest.fixture(scope="module")
 def runtimes() -> dict[str, Embedder]:
-    embedders = {runtime: Embedder(query_cache=0, runtime=runtime, precision="float32") for runtime in ("onnx", "torch")}
+    embedders = {runtime: Embedder(query_cache=0, runtime=runtime) for runtime in ("onnx", "torch")}
     for embedder in embedders.values():
         embedder.warm_up()
     assert embedders["onnx"].info.runtime == "onnx" and embedders["torch"].info.runtime == "torch"
