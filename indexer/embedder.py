@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Literal, TypeVar
 
 import numpy as np
 
-from indexer.encoder import Encoder, EncoderProcess, ModelInfo
+from indexer.encoder import Encoder, EncoderProcess, ModelInfo, Runtime
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -79,6 +79,11 @@ class Embedder:
     probe that identifies the weights is taken in float32 before the conversion, so indexes built at
     either precision serve with either (their vectors agree to a cosine of 0.998; eval/bench/BENCHMARKS.md).
 
+    ``runtime``: ``onnx`` runs the model's export through ONNX Runtime for texts that come alone (a
+    question at a time: under half torch's time) and the traced torch graph for batches (faster there),
+    ``torch`` the traced graph for all (``indexer/encoder.py``); both give the float32 vectors of the library to a cosine of 0.9999, so an
+    index built with either serves with either. A model that cannot be exported runs on torch.
+
     ``own_process``: the model runs in a child process (``indexer/encoder.py``), as a server needs:
     its HTTP handling would otherwise compete with the model for the interpreter lock.
     """
@@ -93,12 +98,13 @@ class Embedder:
         precision: Precision = "float32",
         threads: int | None = None,
         own_process: bool = False,
+        runtime: Runtime = "onnx",
     ) -> None:
         self.model_name, source = resolve_model(model)
         self.precision = resolve_precision(precision)
         self.batch_size = batch_size
         self.batch_queries = batch_queries
-        encoder = Encoder(source, self.precision, threads, device, batch_size)
+        encoder = Encoder(source, self.precision, threads, device, batch_size, runtime)
         self._encoder: Encoder | EncoderProcess = EncoderProcess(encoder) if own_process else encoder
         self._info: ModelInfo | None = None
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="citeqa-model")

@@ -83,6 +83,7 @@ def _parser() -> argparse.ArgumentParser:
     index.add_argument("--chunk-overlap", type=int, help="overlap between chunks in model tokens (default: 40)")
     index.add_argument("--index-type", choices=["auto", "flat", "ivf"], help="FAISS index (default: auto by size)")
     index.add_argument("--quiet", action="store_true", help="no progress bars")
+    _runtime_option(index)
     index.set_defaults(run=_index)
 
     serve = commands.add_parser("serve", help="serve the HTTP API")
@@ -94,6 +95,7 @@ def _parser() -> argparse.ArgumentParser:
         type=Path,
         help="write the server's process id here once it is ready (for `kill -HUP \"$(cat PATH)\"`); removed on exit",
     )
+    _runtime_option(serve)
     serve.set_defaults(run=_serve)
 
     ask = commands.add_parser("ask", help="answer one question from the index")
@@ -152,6 +154,12 @@ def _mode_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _runtime_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--runtime", choices=["onnx", "torch"], help="what runs the model (default: onnx, torch when it cannot)"
+    )
+
+
 def _index_dir_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--index-dir", type=Path, help="index folder (default: .citeqa/index)")
 
@@ -162,7 +170,13 @@ def make_indexer(settings: Settings, progress: bool, embedder: Embedder | None =
     from indexer.embedder import Embedder
 
     return Indexer(
-        embedder or Embedder(settings.model, precision=settings.precision, threads=settings.model_threads or None),
+        embedder
+        or Embedder(
+            settings.model,
+            precision=settings.precision,
+            threads=settings.model_threads or None,
+            runtime=settings.runtime,
+        ),
         chunk_size=settings.chunk_size,
         chunk_overlap=settings.chunk_overlap,
         index_type=settings.index_type,  # type: ignore[arg-type]

@@ -9,6 +9,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from indexer.embedder import Precision
+from indexer.encoder import Runtime
 from service.answering.fusion import NAME_WEIGHT, TEXT_WEIGHT, Fusion
 
 
@@ -23,6 +24,11 @@ class Settings(BaseSettings):
     # bfloat16 (or `auto`: bfloat16 where the CPU computes it natively) is faster there, but its
     # rounding differs from one CPU to another, and rankings with it.
     precision: Precision = "float32"
+    # What runs the model: ONNX Runtime (the model exported once, cached under ~/.cache/citeqa/onnx) or
+    # torch. The same float32 vectors either way; ONNX Runtime embeds a question in under half torch's
+    # time, batches and passages slower (eval/bench/BENCHMARKS.md). A model that cannot be
+    # exported runs on torch, as does bfloat16.
+    runtime: Runtime = "onnx"
     # Torch threads of the model; 0: half the cores when serving, every core when indexing.
     model_threads: int = Field(0, ge=0, le=1024)
     host: str = "127.0.0.1"

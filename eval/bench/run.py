@@ -31,7 +31,8 @@ from eval.bench.report import write_report
 from eval.bench.latency import bare_embedder, gold_questions, percentile, unseen
 from eval.bench.load import memory_bytes
 from indexer.build import Indexer
-from indexer.embedder import Embedder
+from indexer.embedder import Embedder, Precision, resolve_precision
+from indexer.encoder import Runtime
 from indexer.index_files import read_index
 from service.local_server import started_server
 
@@ -93,7 +94,7 @@ def main() -> None:
         results[part]["command"] = " ".join(["python -m eval.bench", *sys.argv[1:]])
         results_path.write_text(json.dumps(results, indent=2))
         print(json.dumps(results[part], indent=2), flush=True)
-    summary = write_report(results, OUT, ROOT / "eval" / "BENCHMARKS.md")
+    summary = write_report(results, OUT, ROOT / "eval" / "bench" / "BENCHMARKS.md")
     print(summary)
 
 
@@ -360,7 +361,8 @@ def bench_footprint() -> Figures:
 TUNE_SETUPS: dict[str, tuple[list[str], dict[str, str]]] = {
     "shipped": ([], {}),
     "no_batching": (["--no-batching"], {}),
-    "float32": ([], {"CITEQA_PRECISION": "float32"}),
+    "torch": ([], {"CITEQA_RUNTIME": "torch"}),
+    "in_process": (["--in-process"], {}),
     "every_core": ([], {"CITEQA_MODEL_THREADS": str(len(os.sched_getaffinity(0)))}),
     "python_switch": (["--switch-interval", "0.005"], {}),
     "plain_asyncio": (["--plain-asyncio"], {}),
@@ -427,12 +429,21 @@ def busy_core() -> Iterator[None]:
 # -- precision --------------------------------------------------------------------------------------
 
 QUALITY = ("accuracy", "hit@1", "mrr", "marker_precision", "unsupported_marker_rate", "abstain_recall")
+# The ways of running the model the precision part compares: (runtime, precision). bfloat16 only where the
+# CPU multiplies it natively: elsewhere it is emulated, many times slower, and no one would choose it.
+MODELS: dict[str, tuple[Runtime, Precision]] = {
+    "onnx_float32": ("onnx", "float32"),
+    "float32": ("torch", "float32"),
+    **({"bfloat16": ("torch", "bfloat16")} if resolve_precision("auto") == "bfloat16" else {}),
+}
 
 
 def bench_precision() -> Figures:
-    """float32 and bfloat16 side by side: the eval's scores with indexes built and served at each, and
-    the model's time for one question and for a batch of 16, both precisions timed in turn, as citeqa
-    runs it (traced, ``Embedder.embed_queries``) and through the library's ``encode_query``."""
+    """ONNX Runtime float32, torch float32 and (where native) torch bfloat16 side by side: the eval's scores
+    with indexes built and served with each, the least cosine of ONNX's question vectors to torch float32's, and the
+    model's time for one question and for a batch of 16, each way timed in turn, as citeqa runs it
+    (``Embedder.embed_queries``) and, for torch, through the library's ``encode_query``; and its time for
+    passages as the index build embeds them."""
     from eval.datasets import load_gold
     from eval.runner import in_process, run_eval
     from service.config import Settings
@@ -443,34 +454,54 @@ def bench_precision() -> Figures:
         sets.append(("financebench", FINANCEBENCH, FINANCEBENCH.parent / "dev.jsonl", 10))
     figures: dict[str, Figures] = {}
     embedders: dict[str, Embedder] = {}
-    for precision in ("float32", "bfloat16"):
-        embedder = embedders[precision] = Embedder(precision=precision, query_cache=0)  # type: ignore[arg-type]
+    for model, (runtime, precision) in MODELS.items():
+        embedder = embedders[model] = Embedder(precision=precision, runtime=runtime, query_cache=0)
         scores: dict[str, Figures] = {}
         for name, corpus, gold, k in sets:
-            index_dir = WORK / f"{name}-index-{precision}"
+            index_dir = WORK / f"{name}-index-{model}"
             Indexer(embedder, progress=False).run(corpus, index_dir)
-            qa = QuestionAnswering(Settings(index_dir=index_dir, precision=precision), embedder=embedder)
+            settings = Settings(index_dir=index_dir, precision=precision, runtime=runtime)
+            qa = QuestionAnswering(settings, embedder=embedder)
             qa.warm_up()
             run = run_eval(load_gold(gold), in_process(qa), k, str(index_dir), progress=False)
             scores[name] = {metric: run.metrics.get(metric) for metric in QUALITY if metric in run.metrics}
-        figures[precision] = {"quality": scores}
+        figures[model] = {"quality": scores, "runtime": embedder.info.runtime}
     questions = gold_questions()
     batches = [questions[start : start + 16] for start in range(0, len(questions) - 15, 16)]
-    paths: dict[str, Callable[[Embedder, list[str]], object]] = {"": Embedder.embed_queries, "library_": library_encode}
-    one: dict[str, list[float]] = {f"{path}{precision}": [] for path in paths for precision in embedders}
-    sixteen: dict[str, list[float]] = {name: [] for name in one}
+    calls: dict[str, Callable[[list[str]], object]] = {}
+    for model, embedder in embedders.items():
+        calls[model] = embedder.embed_queries
+        if MODELS[model][0] == "torch":
+            calls[f"library_{model}"] = functools.partial(library_encode, embedder)
+    one: dict[str, list[float]] = {name: [] for name in calls}
+    sixteen: dict[str, list[float]] = {name: [] for name in calls}
     for _ in range(ROUNDS):
-        for precision, embedder in embedders.items():
-            for path, encode in paths.items():
-                call = functools.partial(encode, embedder)
-                one[f"{path}{precision}"] += timed_ms(call, [[question] for question in questions])
-                sixteen[f"{path}{precision}"] += timed_ms(call, batches)
-    for precision in embedders:
-        for path in paths:
-            figures[precision] |= {
-                f"{path}one_question_p50_ms": round(statistics.median(one[f"{path}{precision}"]), 2),
-                f"{path}batch_16_p50_ms": round(statistics.median(sixteen[f"{path}{precision}"]), 2),
-            }
+        for name, call in calls.items():
+            one[name] += timed_ms(call, [[question] for question in questions])
+            sixteen[name] += timed_ms(call, batches)
+    # Passages as the index build embeds them (batches of 64, texts the model truncates), each way in turn.
+    passages = [path.read_text(encoding="utf-8") for path in sorted(SEED_CORPUS.glob("*.txt"))]
+    if FINANCEBENCH.is_dir():
+        passages = [path.read_text(encoding="utf-8")[:1500] for path in sorted(FINANCEBENCH.glob("*.txt"))[:128]]
+    build: dict[str, list[float]] = {model: [] for model in embedders}
+    for _ in range(2):
+        for model, embedder in embedders.items():
+            build[model] += timed_ms(embedder.embed_documents, [passages])
+    for model, timings in build.items():
+        figures[model]["passages_ms"] = round(min(timings))
+    for name in calls:
+        model = name.removeprefix("library_")
+        path = name[: len(name) - len(model)]
+        figures[model] |= {
+            f"{path}one_question_p50_ms": round(statistics.median(one[name]), 2),
+            f"{path}batch_16_p50_ms": round(statistics.median(sixteen[name]), 2),
+        }
+    onnx, torch = (embedders[model].embed_queries(questions) for model in ("onnx_float32", "float32"))
+    times = {"one_question": "one_question_p50_ms", "batch_16": "batch_16_p50_ms", "passages": "passages_ms"}
+    ours, theirs = figures["onnx_float32"], figures["float32"]
+    figures["onnx_over_torch"] = {
+        name: round(ours[key] / theirs[key], 2) for name, key in times.items()  # type: ignore[operator]
+    } | {"passage_count": len(passages), "least_cosine": round(float((onnx * torch).sum(axis=1).min()), 6)}
     return figures
 
 

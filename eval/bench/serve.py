@@ -1,7 +1,7 @@
 """The citeqa app with its query-path speed-ups switched off, to measure what each one is worth.
 
     python -m eval.bench.serve --index-dir DIR --port PORT [--query-cache N] [--no-batching]
-        [--switch-interval SECONDS] [--plain-asyncio]
+        [--switch-interval SECONDS] [--plain-asyncio] [--in-process]
 """
 
 from __future__ import annotations
@@ -30,9 +30,12 @@ def main() -> None:
     parser.add_argument(
         "--plain-asyncio", action="store_true", help="asyncio's own loop and h11, not uvloop and httptools"
     )
+    parser.add_argument("--in-process", action="store_true", help="the model in this process, not one of its own")
     args = parser.parse_args()
     settings = Settings(index_dir=args.index_dir, port=args.port)
-    embedder = serving_embedder(settings, query_cache=args.query_cache, batch_queries=not args.no_batching)
+    embedder = serving_embedder(
+        settings, query_cache=args.query_cache, batch_queries=not args.no_batching, own_process=not args.in_process
+    )
     qa = QuestionAnswering(settings, embedder=embedder)
     qa.warm_up()
     sys.setswitchinterval(args.switch_interval)

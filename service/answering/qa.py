@@ -257,7 +257,9 @@ def _without_no_information(answer: Answer) -> Answer:
     )
 
 
-def serving_embedder(settings: Settings, query_cache: int = QUERY_CACHE_SIZE, batch_queries: bool = True) -> Embedder:
+def serving_embedder(
+    settings: Settings, query_cache: int = QUERY_CACHE_SIZE, batch_queries: bool = True, own_process: bool = True
+) -> Embedder:
     """The model as a server runs it: in a process of its own, on the threads ``settings`` give it."""
     return Embedder(
         settings.model,
@@ -265,7 +267,8 @@ def serving_embedder(settings: Settings, query_cache: int = QUERY_CACHE_SIZE, ba
         batch_queries=batch_queries,
         precision=settings.precision,
         threads=serving_threads(settings.model_threads),
-        own_process=True,
+        own_process=own_process,
+        runtime=settings.runtime,
     )
 
 

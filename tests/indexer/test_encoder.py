@@ -109,10 +109,17 @@ def library_vectors(embedder: Embedder, kind: str, texts: list[str]) -> np.ndarr
     return unit_float32(encode(texts, convert_to_numpy=True))  # bfloat16 normalises to a few parts in 1000
 
 
-def test_the_traced_model_gives_the_librarys_vectors(embedder: Embedder) -> None:
-    assert embedder.info.traced
-    for kind, ours in (("document", embedder.embed_documents(PASSAGES)), ("query", embedder.embed_queries(PASSAGES))):
-        theirs = library_vectors(embedder, kind, PASSAGES)
+@pytest.fixture(scope="module")
+def traced() -> Embedder:
+    embedder = Embedder(query_cache=0, runtime="torch")
+    embedder.warm_up()
+    return embedder
+
+
+def test_the_traced_model_gives_the_librarys_vectors(traced: Embedder) -> None:
+    assert traced.info.traced
+    for kind, ours in (("document", traced.embed_documents(PASSAGES)), ("query", traced.embed_queries(PASSAGES))):
+        theirs = library_vectors(traced, kind, PASSAGES)
         assert ours.dtype == np.float32 and ours.shape == theirs.shape == (3, 384)
         assert np.all(np.sum(ours * theirs, axis=1) > 0.9999)
 
@@ -134,7 +141,7 @@ def test_a_model_that_cannot_be_traced_runs_through_the_library(
         raise RuntimeError("no tracing here")
 
     monkeypatch.setattr(torch.jit, "trace", refuse)
-    untraced = Embedder(query_cache=0)
+    untraced = Embedder(query_cache=0, runtime="torch")
     untraced.warm_up()
     assert not untraced.info.traced
     assert "could not be traced (no tracing here)" in caplog.text
@@ -142,10 +149,11 @@ def test_a_model_that_cannot_be_traced_runs_through_the_library(
     assert np.all(np.sum(untraced.embed_documents(PASSAGES) * theirs, axis=1) > 0.9999)
 
 
-def test_a_traced_model_that_disagrees_with_the_library_is_not_used(
+def test_a_model_whose_export_or_trace_disagrees_with_the_library_is_not_used(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setattr("indexer.encoder.TRACE_AGREEMENT", 1.5)  # no model agrees this well
+    monkeypatch.setattr("indexer.encoder.AGREEMENT", 1.5)  # no model agrees this well
     untraced = Embedder(query_cache=0)
     untraced.warm_up()
-    assert not untraced.info.traced and "disagrees" in caplog.text
+    assert untraced.info.runtime == "torch" and not untraced.info.traced
+    assert "the ONNX model disagrees" in caplog.text and "the traced model disagrees" in caplog.text
