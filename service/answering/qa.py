@@ -159,12 +159,12 @@ class QuestionAnswering:
         k = top_k or self.settings.top_k
         # A later part is read as a follow-up of the ones before it ("... and who runs it now?").
         asked = question_parts(read)
-        texts = [read] + [resolve(part, asked[:i]) for i, part in enumerate(asked)] if len(asked) > 1 else [read]
-        vectors = await asyncio.gather(*(self.embedder.embed_query_async(text) for text in texts))
-        whole, *each = [Retrieval(t, v, index.search(v, k, where, t), index, where) for t, v in zip(texts, vectors)]
-        if not each:
-            return whole
-        return replace(whole, hits=_merged([r.hits for r in each]), parts=tuple(each))
+        texts = [resolve(part, asked[:i]) for i, part in enumerate(asked)] if len(asked) > 1 else []
+        vector, *vectors = await asyncio.gather(*(self.embedder.embed_query_async(t) for t in [read, *texts]))
+        if not texts:
+            return Retrieval(read, vector, index.search(vector, k, where, read), index, where)
+        parts = tuple(Retrieval(t, v, index.search(v, k, where, t), index, where) for t, v in zip(texts, vectors))
+        return Retrieval(read, vector, _merged([part.hits for part in parts]), index, where, parts)
 
     def answer(self, retrieval: Retrieval, mode: Mode | None = None) -> Answer:
         *_, answer = self.answer_stream(retrieval, mode)
