@@ -97,15 +97,7 @@ class Answerer:
         ranked = sorted(self.weigh(question, question_vector, hits, index), key=lambda e: -e.score)
         if not ranked or not self._answers(ranked[0]):
             return Answer(ABSTENTION, abstained=True, sources=hits, evidence=ranked[:1])
-        chosen = self._choose(ranked, index)
-        chosen.sort(key=lambda e: e.sentence.row)
-        return Answer(
-            text=" ".join(render_with_group(e.sentence.text, e.sentence.group) for e in chosen),
-            abstained=False,
-            citations=citations_for([(e.sentence, e.hit) for e in chosen]),
-            sources=hits,
-            evidence=chosen,
-        )
+        return answer_of(self._choose(ranked, index), hits)
 
     def weigh(self, question: str, question_vector: np.ndarray, hits: list[Hit], index: SearchIndex) -> list[Evidence]:
         """Every answer-worthy sentence of the retrieved passages, with its similarity and coverage."""
@@ -190,6 +182,20 @@ def _coverage(variants: list[frozenset[str]], weights: np.ndarray, terms: frozen
     if total <= 0:
         return 0.0
     return float(sum(w for w, f in zip(weights, found) if f) / total)
+
+
+def answer_of(chosen: list[Evidence], sources: list[Hit], note: str | None = None) -> Answer:
+    """The answer ``chosen`` sentences make: each once, in the report's order, each ending with its
+    claim's markers, and one citation per marker."""
+    ordered = sorted({e.sentence.row: e for e in chosen}.values(), key=lambda e: e.sentence.row)
+    return Answer(
+        text=" ".join(render_with_group(e.sentence.text, e.sentence.group) for e in ordered),
+        abstained=False,
+        citations=citations_for([(e.sentence, e.hit) for e in ordered]),
+        sources=sources,
+        evidence=ordered,
+        note=note,
+    )
 
 
 def citations_for(supports: list[tuple[SentenceRecord, Hit]]) -> list[Citation]:

@@ -7,7 +7,7 @@ import re
 
 from indexer.terms import content_terms
 
-# Where a second question starts: a comma, "and" or a semicolon, then a question word.
+# Where a second question starts: a comma, "and", a semicolon or a question mark, then a question word.
 _QUESTION_WORDS = (
     r"what|which|who|whom|whose|why|how|when|where|is|are|was|were|do|does|did|will|would|can|could|has|have|had|"
     r"should|may|might"

@@ -11,17 +11,17 @@ from typing import Any, Literal
 
 import numpy as np
 
-from indexer.claims import render_with_group, says_no_information
+from indexer.claims import says_no_information
 from indexer.embedder import QUERY_CACHE_SIZE, Embedder, serving_threads
 from indexer.index_files import IndexUnavailable
-from service.answering.answerer import ABSTENTION, Answer, Answerer, citations_for
-from service.config import Settings
+from service.answering.answerer import ABSTENTION, Answer, Answerer, answer_of
 from service.answering.filters import DocumentFilter
 from service.answering.followup import resolve
-from service.answering.parts import question_parts
 from service.answering.generated import GeneratedAnswerer
 from service.answering.llm import ChatClient, LLMSettings
+from service.answering.parts import question_parts
 from service.answering.search_index import Hit, SearchIndex
+from service.config import Settings
 
 State = Literal["loading", "ready", "failed"]
 # An index built by an older citeqa from a corpus of unreadable files; current ones refuse to write it.
@@ -203,14 +203,9 @@ class QuestionAnswering:
         if not answered:
             return replace(answers[0], sources=retrieval.hits)
         unanswered = [part.question for part, a in zip(retrieval.parts, answers) if a.abstained]
-        # A sentence answering both parts is said once; the report's order is kept.
-        chosen = sorted({e.sentence.row: e for a in answered for e in a.evidence}.values(), key=lambda e: e.sentence.row)
-        return Answer(
-            text=" ".join(render_with_group(e.sentence.text, e.sentence.group) for e in chosen),
-            abstained=False,
-            citations=citations_for([(e.sentence, e.hit) for e in chosen]),
-            sources=retrieval.hits,
-            evidence=chosen,
+        return answer_of(
+            [e for a in answered for e in a.evidence],
+            retrieval.hits,
             note=f"The reports do not answer: {' '.join(unanswered)}" if unanswered else None,
         )
 
@@ -241,12 +236,7 @@ def _without_no_information(answer: Answer) -> Answer:
     if answer.abstained or len(kept) == len(answer.evidence):
         return answer
     if kept:
-        return replace(
-            answer,
-            text=" ".join(render_with_group(e.sentence.text, e.sentence.group) for e in kept),
-            citations=citations_for([(e.sentence, e.hit) for e in kept]),
-            evidence=kept,
-        )
+        return answer_of(kept, answer.sources, answer.note)
     line = answer.evidence[0]
     return replace(
         answer,
