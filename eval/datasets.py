@@ -50,9 +50,13 @@ Half = Literal["fit", "held-out"]
 
 
 def in_fitting_half(item: GoldItem) -> bool:
+    return fitting_id(item.id)
+
+
+def fitting_id(identifier: str) -> bool:
     """Gold sets are split by the number ending each id: thresholds are fitted on the odd-numbered
     questions and reported on the even-numbered ones, which fitting never sees."""
-    digits = re.search(r"(\d+)\D*$", item.id)
+    digits = re.search(r"(\d+)\D*$", identifier)
     return bool(digits and int(digits[1]) % 2)
 
 

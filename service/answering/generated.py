@@ -1,16 +1,19 @@
 """Answers written by a language model, kept only where the passages support them.
 
-The extractive answerer decides first: when it abstains, so does this (a fluent model is no better
-judge of whether the reports answer). Otherwise the model drafts from the retrieved passages; each
-sentence of the draft is checked as soon as it is complete (``service/answering/draft_check.py``) and, when
-kept, carries exactly the markers of its supporting claim. When the model fails, is too slow, says
-the passages do not answer, or no sentence survives, the extractive answer is returned instead.
+The model is asked whenever retrieval found a relevant passage, not only when the extractive
+answerer would answer: a question in the user's own words is the model's strength, and the checks
+hold what it writes. Each sentence of the draft is checked as soon as it is complete
+(``service/answering/draft_check.py``) and, when kept, carries exactly the markers of its supporting
+claims. When the model fails, is too slow, says the passages do not answer, or no sentence survives,
+the extractive answer (or its abstention) is returned instead.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+
+import numpy as np
 
 from indexer.embedder import Embedder
 from service.answering.answerer import Answer, citations_for
@@ -19,21 +22,35 @@ from service.answering.llm import ChatClient, LLMUnavailable
 from service.answering.prompt import NOT_ANSWERED, messages_for
 from service.answering.search_index import Hit, SearchIndex
 
+# Cosine between the question and the closest retrieved sentence below which the model is not asked
+# (the extractive answerer's own floor): "what's the weather in Paris?" gets no draft.
+MIN_RELEVANCE = 0.3
 # The end of a complete sentence in a growing draft: closing punctuation (and any marker group after
 # it) followed by the start of the next sentence.
-_SENTENCE_END = re.compile(r"[.!?。！？][\"”’)]*(?:\s*(?:\[[^\]\n]{1,20}\]|【[^】\n]{1,20}】|［[^］\n]{1,20}］))*\s+(?=\S)")
+_SENTENCE_END = re.compile(
+    r"[.!?。！？][\"”’)]*(?:\s*(?:\[[^\]\n]{1,20}\]|【[^】\n]{1,20}】|［[^］\n]{1,20}］))*\s+(?=\S)"
+)
 
 
 class GeneratedAnswerer:
-    def __init__(self, client: ChatClient, checker: DraftChecker | None = None) -> None:
+    def __init__(
+        self, client: ChatClient, checker: DraftChecker | None = None, min_relevance: float = MIN_RELEVANCE
+    ) -> None:
         self.client = client
         self.checker = checker or DraftChecker()
+        self.min_relevance = min_relevance
 
     def stream(
-        self, question: str, hits: list[Hit], extractive: Answer, index: SearchIndex, embedder: Embedder
+        self,
+        question: str,
+        vector: np.ndarray,
+        hits: list[Hit],
+        extractive: Answer,
+        index: SearchIndex,
+        embedder: Embedder,
     ) -> Iterator[str | Answer]:
         """Each kept sentence as soon as it is checked (with its markers), then the final ``Answer``."""
-        if extractive.abstained:
+        if extractive.abstained and not self.relevant(vector, hits, index):
             yield extractive
             return
         kept: list[Supported] = []
@@ -71,12 +88,17 @@ class GeneratedAnswerer:
         yield Answer(
             " ".join(s.render() for s in kept),
             abstained=False,
-            citations=citations_for([(s.sentence, s.hit) for s in kept]),
+            citations=citations_for([(support.sentence, support.hit) for s in kept for support in s.supports]),
             sources=hits,
             mode="generated",
             dropped=dropped,
             note=note,
         )
+
+    def relevant(self, vector: np.ndarray, hits: list[Hit], index: SearchIndex) -> bool:
+        """Whether some retrieved sentence is close enough to the question to be worth a draft."""
+        rows = [s.row for hit in hits for s in index.sentences_of(hit.chunk)]
+        return bool(rows) and float(np.max(index.sentence_vectors[rows] @ vector)) >= self.min_relevance
 
     def _check(
         self,

@@ -183,7 +183,7 @@ class QuestionAnswering:
         if self._generated_wanted(mode):
             assert self.generator is not None
             for final in self.generator.stream(
-                retrieval.question, retrieval.hits, extractive, retrieval.index, self.embedder
+                retrieval.question, retrieval.vector, retrieval.hits, extractive, retrieval.index, self.embedder
             ):
                 if isinstance(final, str):
                     yield final
