@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
 from types import ModuleType
 from typing import Any
 
@@ -139,6 +140,26 @@ class EmbedActor:
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         vectors = self.embedder.embed_documents(batch["text"].tolist())
         return {"row": batch["row"], "vector": vectors, "node": np.full(len(vectors), self.node)}
+
+
+@contextmanager
+def local_cluster(nodes: int, object_store_bytes: int) -> Iterator[str]:
+    """A Ray cluster of ``nodes`` nodes of one CPU each on this machine, with this process connected: the
+    address a build is given. Each node is a raylet and object store of its own, so work and data cross
+    between nodes as between machines (tests, benchmarks)."""
+    from ray.cluster_utils import Cluster
+
+    ray = import_ray()
+    node_args = {"num_cpus": 1, "object_store_memory": object_store_bytes}
+    cluster = Cluster(initialize_head=True, head_node_args={**node_args, "include_dashboard": False})
+    try:
+        for _ in range(nodes - 1):
+            cluster.add_node(**node_args)
+        ray.init(address=cluster.address, logging_level=logging.WARNING, log_to_driver=False)
+        yield cluster.address
+    finally:
+        ray.shutdown()
+        cluster.shutdown()
 
 
 def fill_in_shards(empty: faiss.Index, vectors: np.ndarray, shards: int) -> FaissStore:

@@ -12,13 +12,11 @@ from pathlib import Path
 import faiss
 import numpy as np
 import pytest
-import ray
-from ray.cluster_utils import Cluster
 
 from indexer.build import Indexer
 from indexer.embedder import Embedder
 from indexer.index_files import read_index
-from indexer.ray_build import RAY_MISSING, RayCompute, fill_in_shards
+from indexer.ray_build import RAY_MISSING, RayCompute, fill_in_shards, local_cluster
 from indexer.store import FaissStore, empty_index
 from service.answering.search_index import SearchIndex
 from service.cli import make_indexer
@@ -26,7 +24,7 @@ from service.config import Settings
 from tests.conftest import ROOT, run_citeqa
 
 FINANCEBENCH = ROOT.parent / "shared" / "data" / "financebench"
-# The evidence pages of this many dev questions make the corpus: both builds take seconds on 2 cores.
+# The evidence pages of this many dev questions make the corpus: the module runs in about a minute on 2 cores.
 QUESTIONS = 12
 OBJECT_STORE_BYTES = 80 * 2**20
 
@@ -34,15 +32,8 @@ OBJECT_STORE_BYTES = 80 * 2**20
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[str]:
     """Two Ray nodes of one CPU each on this machine, as two machines would be; this process connected."""
-    nodes = Cluster(
-        initialize_head=True,
-        head_node_args={"num_cpus": 1, "object_store_memory": OBJECT_STORE_BYTES, "include_dashboard": False},
-    )
-    nodes.add_node(num_cpus=1, object_store_memory=OBJECT_STORE_BYTES)
-    ray.init(address=nodes.address, log_to_driver=False)
-    yield nodes.address
-    ray.shutdown()
-    nodes.shutdown()
+    with local_cluster(nodes=2, object_store_bytes=OBJECT_STORE_BYTES) as address:
+        yield address
 
 
 @pytest.fixture(scope="module")
