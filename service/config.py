@@ -55,8 +55,9 @@ class Settings(BaseSettings):
     ray_actors: int = Field(0, ge=0)
     # Texts an actor embeds a call: the local build's 256, enough that a call's overhead is small.
     ray_batch_size: int = Field(256, ge=1, le=65536)
-    # Chunks past which Ray tasks fill the IVF index in shards: below it, the driver fills it in less
-    # time than shipping the vectors out takes (eval/bench/BENCHMARKS.md, "Scaling out: the build").
+    # Chunks past which Ray tasks fill the IVF index in shards: below it the driver fills it in a few minutes,
+    # a small share of the embedding; past it the fill, growing as n^1.5, catches up with the embedding
+    # (eval/bench/BENCHMARKS.md, "Scaling out: the build").
     ray_shard_vectors: int = Field(2_000_000, ge=1)
     # Pages (scheme://host[:port]) that may call the API from a browser, comma-separated in the
     # environment; the server's own address is always allowed.

@@ -82,6 +82,7 @@ def _same_index(local_dir: Path, ray_dir: Path, questions: Path) -> Figures:
     """Whether the two builds hold the same chunks and vectors and rank the same top 5 for the dev questions."""
     local, remote = read_index(local_dir, with_store=False), read_index(ray_dir, with_store=False)
     embedder = Embedder()
+    embedder.warm_up()
     searches = [SearchIndex.open(folder, embedder) for folder in (local_dir, ray_dir)]
     texts = [json.loads(line)["question"] for line in questions.read_text(encoding="utf-8").splitlines()]
     same_top = sum(

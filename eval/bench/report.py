@@ -172,7 +172,7 @@ def _scale_out_build(build: Results) -> list[str]:
         f"`citeqa index` (fresh) over {build['corpus']} ({build['documents']} documents, {build['chunks']} chunks) on "
         f"this machine's 2 cores, against `citeqa index --ray ADDRESS` on a Ray {build['ray_version']} cluster of "
         f"{build['nodes']} started on the same machine (eval/bench/ray_build.py); {build['rounds']} builds of each in "
-        "turn, the best kept, the model load included:",
+        "turn, the best kept, the model load included (`python -m eval.bench --only scale-out`):",
         "",
         *_table(
             ["build", "seconds", "chunks/s"],
