@@ -128,6 +128,9 @@ class Indexer:
 
     Documents whose content hash and settings are unchanged since the last build are copied from it
     rather than embedded again, so re-running on an unchanged corpus costs only reading the files.
+
+    ``compute``: where texts are embedded and the vector index filled (default: this process); the
+    embedder here still counts tokens for chunking and identifies the model in the manifest.
     """
 
     def __init__(
