@@ -18,11 +18,12 @@ EVAL_GATE := accuracy=0.48 hit@1=0.65 mrr=0.8 fact_recall=0.25 token_f1=0.22 mar
 install: $(INSTALLED)
 
 # torch first and pinned: 2.13.0 is the CPU build; a looser requirement pulls a CUDA build of several GB.
+# The ray extra too: the tests build an index on a two-node Ray cluster (tests/indexer/test_ray_build.py).
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e '.[test,ray]'
 	touch $@
 
 # Incremental: on an unchanged corpus this re-embeds nothing.

@@ -7,6 +7,7 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -85,11 +86,51 @@ class _DocumentParts:
     sentence_vectors: np.ndarray
 
 
+class Compute(Protocol):
+    """Where a build's heavy steps run: this process (``LocalCompute``) or a Ray cluster
+    (``indexer/ray_build.py``). Everything else, and so the index it writes, is the same either way."""
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """Unit vectors of ``texts`` (never empty), row for row."""
+        ...
+
+    def vector_store(self, vectors: np.ndarray, index_type: IndexType) -> FaissStore:
+        """The vector index of the chunks' vectors (row numbers as ids)."""
+        ...
+
+
+class LocalCompute:
+    """Embeds with the indexer's own model and builds the vector index in this process."""
+
+    def __init__(self, embedder: Embedder, progress: bool = True) -> None:
+        self.embedder = embedder
+        self.progress = progress
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        # Longest first across the whole corpus, as one call to the model would batch them: slices of
+        # texts in corpus order hold long and short texts together, and the short ones are padded.
+        # Slices, not one call: Ctrl-C waits for the model thread to finish its current call.
+        order = longest_first(texts)
+        vectors = np.zeros((len(texts), self.embedder.dimension), dtype=np.float32)
+        with tqdm(total=len(texts), desc="Embedding", unit="text", disable=not self.progress, leave=False) as bar:
+            for start in range(0, len(texts), _EMBED_SLICE):
+                rows = order[start : start + _EMBED_SLICE]
+                vectors[rows] = self.embedder.embed_documents([texts[row] for row in rows])
+                bar.update(len(rows))
+        return vectors
+
+    def vector_store(self, vectors: np.ndarray, index_type: IndexType) -> FaissStore:
+        return FaissStore.build(vectors, index_type)
+
+
 class Indexer:
     """Keeps its settings; ``run`` indexes a corpus folder into an index folder.
 
     Documents whose content hash and settings are unchanged since the last build are copied from it
     rather than embedded again, so re-running on an unchanged corpus costs only reading the files.
+
+    ``compute``: where texts are embedded and the vector index filled (default: this process); the
+    embedder here still counts tokens for chunking and identifies the model in the manifest.
     """
 
     def __init__(
@@ -100,8 +141,10 @@ class Indexer:
         index_type: IndexType = "auto",
         progress: bool = True,
         max_file_bytes: int = MAX_FILE_BYTES,
+        compute: Compute | None = None,
     ) -> None:
         self.embedder = embedder
+        self.compute = compute or LocalCompute(embedder, progress)
         self.chunk_size = chunk_size
         self.chunk_overlap = chunk_overlap
         self.index_type = index_type
@@ -250,7 +293,8 @@ class Indexer:
         # Headings and table cells are never answers: their sentence vectors stay zero, unembedded.
         sentences_to_embed = [s for _, sentences, _ in fresh for s in sentences if s.kind != "heading"]
         chunk_texts = [passage_text(record, c.text) for record, _, chunks in fresh for c in chunks]
-        vectors = self._embed([s.text for s in sentences_to_embed] + chunk_texts)
+        texts = [s.text for s in sentences_to_embed] + chunk_texts
+        vectors = self.compute.embed(texts) if texts else np.zeros((0, self.embedder.dimension), np.float32)
         sentence_vectors = np.zeros((sum(len(s) for _, s, _ in fresh), self.embedder.dimension), np.float32)
         flat_rows = np.cumsum([0] + [len(s) for _, s, _ in fresh])
         embedded_rows = [
@@ -322,21 +366,6 @@ class Indexer:
             )
         return sentences, chunks
 
-    def _embed(self, texts: list[str]) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, self.embedder.dimension), dtype=np.float32)
-        # Longest first across the whole corpus, as one call to the model would batch them: slices of
-        # texts in corpus order hold long and short texts together, and the short ones are padded.
-        # Slices, not one call: Ctrl-C waits for the model thread to finish its current call.
-        order = longest_first(texts)
-        vectors = np.zeros((len(texts), self.embedder.dimension), dtype=np.float32)
-        with tqdm(total=len(texts), desc="Embedding", unit="text", disable=not self.progress, leave=False) as bar:
-            for start in range(0, len(texts), _EMBED_SLICE):
-                rows = order[start : start + _EMBED_SLICE]
-                vectors[rows] = self.embedder.embed_documents([texts[row] for row in rows])
-                bar.update(len(rows))
-        return vectors
-
     def _assemble(self, parts: list[_DocumentParts], report: IndexReport) -> IndexData:
         chunks: list[ChunkRecord] = []
         sentences: list[SentenceRecord] = []
@@ -350,7 +379,7 @@ class Indexer:
         dimension = self.embedder.dimension
         chunk_vectors = _stack([p.chunk_vectors for p in parts], dimension)
         sentence_vectors = _stack([p.sentence_vectors for p in parts], dimension)
-        store = FaissStore.build(chunk_vectors, self.index_type)
+        store = self.compute.vector_store(chunk_vectors, self.index_type)
         # Rebuilt whole from the chunk texts on every build: a small share of the time embedding takes.
         lexical = LexicalIndex.build([c.text for c in chunks], [_names(p.record) for p in parts])
         manifest = Manifest(

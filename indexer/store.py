@@ -9,6 +9,7 @@ scans only the few lists nearest the query (figures in eval/bench/BENCHMARKS.md)
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Literal, Protocol
 
@@ -74,17 +75,18 @@ class FaissStore:
         cls, vectors: np.ndarray, index_type: IndexType = "auto", exact_limit: int = EXACT_SEARCH_LIMIT
     ) -> FaissStore:
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-        dimension = vectors.shape[1]
-        if choose_index_type(len(vectors), index_type, exact_limit) == "flat":
-            index: faiss.Index = faiss.IndexFlatIP(dimension)
-        else:
-            lists = ivf_lists(len(vectors))
-            quantiser = faiss.IndexFlatIP(dimension)
-            index = faiss.IndexIVFScalarQuantizer(
-                quantiser, dimension, lists, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT
-            )
-            index.train(_training_sample(vectors, lists * _TRAIN_PER_LIST))
+        index = empty_index(vectors, index_type, exact_limit)
         index.add(vectors)
+        return cls(index)
+
+    @classmethod
+    def merged(cls, empty: faiss.Index, shards: Iterable[faiss.Index]) -> FaissStore:
+        """``empty`` filled with the shards' vectors in order, as if they had been added to it one after
+        another: every shard was filled from a copy of ``empty``, so their inverted lists share its
+        quantiser and move over as they are, ids renumbered to follow each other."""
+        index = faiss.clone_index(empty)
+        for shard in shards:
+            index.merge_from(shard, index.ntotal)
         return cls(index)
 
     @classmethod
@@ -124,6 +126,23 @@ class FaissStore:
 
     def save(self, path: Path) -> None:
         faiss.write_index(self._index, str(path))
+
+
+def empty_index(
+    vectors: np.ndarray, index_type: IndexType = "auto", exact_limit: int = EXACT_SEARCH_LIMIT
+) -> faiss.Index:
+    """The index ``vectors`` get, holding none of them yet: trained on a sample of them when it is IVF.
+    Trained once, it is filled here (``FaissStore.build``) or in shards on other machines."""
+    dimension = vectors.shape[1]
+    if choose_index_type(len(vectors), index_type, exact_limit) == "flat":
+        return faiss.IndexFlatIP(dimension)
+    lists = ivf_lists(len(vectors))
+    quantiser = faiss.IndexFlatIP(dimension)
+    index = faiss.IndexIVFScalarQuantizer(
+        quantiser, dimension, lists, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT
+    )
+    index.train(_training_sample(np.ascontiguousarray(vectors, dtype=np.float32), lists * _TRAIN_PER_LIST))
+    return index
 
 
 def _training_sample(vectors: np.ndarray, count: int) -> np.ndarray:

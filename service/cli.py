@@ -83,6 +83,14 @@ def _parser() -> argparse.ArgumentParser:
     index.add_argument("--chunk-overlap", type=int, help="overlap between chunks in model tokens (default: 40)")
     index.add_argument("--index-type", choices=["auto", "flat", "ivf"], help="FAISS index (default: auto by size)")
     index.add_argument("--quiet", action="store_true", help="no progress bars")
+    index.add_argument(
+        "--ray",
+        dest="ray_address",
+        metavar="ADDRESS",
+        help="embed on a Ray cluster: auto (the running one), local (start one) or its address (needs citeqa[ray])",
+    )
+    index.add_argument("--ray-actors", type=int, help="embedder actors on the cluster, one CPU each (default: one per CPU)")
+    index.add_argument("--ray-batch-size", type=int, help="texts an actor embeds a call (default: 256)")
     _runtime_option(index)
     index.set_defaults(run=_index)
 
@@ -165,10 +173,25 @@ def _index_dir_option(parser: argparse.ArgumentParser) -> None:
 
 
 def make_indexer(settings: Settings, progress: bool, embedder: Embedder | None = None) -> Indexer:
-    """The indexer ``settings`` describe, as ``citeqa index`` runs it."""
+    """The indexer ``settings`` describe, as ``citeqa index`` runs it: on a Ray cluster when
+    ``ray_address`` is set, its actors loading the model with the same settings as this process."""
     from indexer.build import Indexer
     from indexer.embedder import Embedder
 
+    compute = None
+    if settings.ray_address:
+        from indexer.ray_build import RayCompute
+
+        compute = RayCompute(
+            settings.ray_address,
+            settings.model,
+            settings.precision,
+            settings.runtime,
+            actors=settings.ray_actors,
+            batch_size=settings.ray_batch_size,
+            shard_vectors=settings.ray_shard_vectors,
+            progress=progress,
+        )
     return Indexer(
         embedder
         or Embedder(
@@ -182,13 +205,21 @@ def make_indexer(settings: Settings, progress: bool, embedder: Embedder | None =
         index_type=settings.index_type,  # type: ignore[arg-type]
         progress=progress,
         max_file_bytes=settings.max_file_bytes,
+        compute=compute,
     )
 
 
 def _index(settings: Settings, args: argparse.Namespace) -> int:
     started = time.perf_counter()  # the time shown is all the user waited, loading the model included
-    report = make_indexer(settings, progress=not args.quiet).run(settings.corpus_dir, settings.index_dir)
+    indexer = make_indexer(settings, progress=not args.quiet)
+    report = indexer.run(settings.corpus_dir, settings.index_dir)
     seconds = time.perf_counter() - started
+    from indexer.ray_build import RayCompute
+
+    if isinstance(indexer.compute, RayCompute) and indexer.compute.texts_by_node:
+        nodes = indexer.compute.texts_by_node
+        shares = ", ".join(str(count) for _, count in nodes.most_common())
+        print(f"Embedded {_count(nodes.total(), 'text')} on {_count(len(nodes), 'Ray node')} ({shares}).")
     held = f"{_count(report.documents, 'document')}, {_count(report.chunks, 'chunk')}"
     if report.unchanged:
         print(f"Index {report.index_dir} is up to date ({held}), {seconds:.1f}s.")

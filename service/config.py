@@ -48,6 +48,17 @@ class Settings(BaseSettings):
     lexical_weight: float = Field(TEXT_WEIGHT, ge=0, le=10)
     name_weight: float = Field(NAME_WEIGHT, ge=0, le=10)
     index_type: str = Field("auto", pattern="^(auto|flat|ivf)$")
+    # A Ray cluster that embeds for `citeqa index` (indexer/ray_build.py): `auto` (the running cluster this
+    # machine belongs to), `local` (one started for the build) or its address; unset: this process embeds.
+    ray_address: str | None = None
+    # Embedder actors of one CPU each; 0: one per CPU of the cluster.
+    ray_actors: int = Field(0, ge=0)
+    # Texts an actor embeds a call: the local build's 256, enough that a call's overhead is small.
+    ray_batch_size: int = Field(256, ge=1, le=65536)
+    # Chunks past which Ray tasks fill the IVF index in shards: below it the driver fills it in a few minutes,
+    # a small share of the embedding; past it the fill, growing as n^1.5, catches up with the embedding
+    # (eval/bench/BENCHMARKS.md, "Scaling out: the build").
+    ray_shard_vectors: int = Field(2_000_000, ge=1)
     # Pages (scheme://host[:port]) that may call the API from a browser, comma-separated in the
     # environment; the server's own address is always allowed.
     allowed_origins: Annotated[list[str], NoDecode] = []

@@ -32,6 +32,14 @@ def targets(results: Results) -> list[tuple[str, str, bool]]:
     if build:
         ratio = build["build_over_encode"]
         rows.append(("index build ≥ 0.9 × raw `encode` throughput", f"{ratio:.2f}×", ratio >= 0.9))
+    ray_build = (results.get("scale-out") or {}).get("build")
+    if ray_build:
+        same = ray_build["same_chunk_ids"] and ray_build["same_top5"] == ray_build["questions"]
+        ids = "the same" if ray_build["same_chunk_ids"] else "differ"
+        figure = f"chunk ids {ids}; top-5 the same for {ray_build['same_top5']}/{ray_build['questions']} questions"
+        rows.append(("Ray build, same index as local: identical chunk ids and top-5", figure, same))
+        ratio = ray_build["ray_over_local"]
+        rows.append(("Ray build throughput, 2 nodes × 1 CPU ≥ 0.8 × local on 2 cores", f"{ratio:.2f}×", ratio >= 0.8))
     million = [size for size in (scale or {}).get("sizes", []) if size["vectors"] == MILLION]
     if million:
         size = million[0]
@@ -146,6 +154,43 @@ def _scale(scale: Results) -> list[str]:
             ["vectors", "index", "build s", "index MB", "p50 ms", "p95 ms", "exact p50 ms", "recall@10", "nearest cos"],
             rows,
         ),
+    ]
+
+
+def _scale_out(scale_out: Results) -> list[str]:
+    lines: list[str] = []
+    if "build" in scale_out:
+        lines += _scale_out_build(scale_out["build"])
+    return lines
+
+
+def _scale_out_build(build: Results) -> list[str]:
+    shards = build["shards"]
+    return [
+        "### Scaling out: the build",
+        "",
+        f"`citeqa index` (fresh) over {build['corpus']} ({build['documents']} documents, {build['chunks']} chunks) on "
+        f"this machine's 2 cores, against `citeqa index --ray ADDRESS` on a Ray {build['ray_version']} cluster of "
+        f"{build['nodes']} started on the same machine (eval/bench/ray_build.py); {build['rounds']} builds of each in "
+        "turn, the best kept, the model load included (`python -m eval.bench --only scale-out`):",
+        "",
+        *_table(
+            ["build", "seconds", "chunks/s"],
+            [
+                ["local, 2 cores", build["local_seconds"], build["local_chunks_per_second"]],
+                [f"Ray, {build['nodes']}", build["ray_seconds"], build["ray_chunks_per_second"]],
+            ],
+        ),
+        "",
+        f"Ray over local: {build['ray_over_local']}× the throughput. Texts embedded a node: "
+        f"{', '.join(str(count) for count in build['texts_by_node'])}. Same chunk ids: "
+        f"{'yes' if build['same_chunk_ids'] else '**no**'}; largest vector difference {build['max_vector_difference']:.1e}; "
+        f"the same top 5 for {build['same_top5']} of {build['questions']} dev questions.",
+        "",
+        f"The IVF index at {shards['vectors']:,} synthetic vectors (eval/bench/scale.py; {shards['lists']} lists): "
+        f"trained once in {shards['train_seconds']} s, then filled in {shards['local_fill_seconds']} s by one process "
+        f"(FAISS on both cores) or in {shards['sharded_fill_seconds']} s in one shard a node (vectors shipped out, "
+        f"filled, shipped back and merged); the same search results: {'yes' if shards['same_results'] else '**no**'}.",
     ]
 
 
@@ -288,6 +333,7 @@ SECTIONS: dict[str, tuple[str, Callable[[Results], list[str]]]] = {
     "footprint": ("Service footprint", _footprint),
     "tune": ("Speed-ups, each measured on and off", _tune),
     "precision": ("Model runtime and precision: speed and answers", _precision),
+    "scale-out": ("Scaling out", _scale_out),
 }
 
 
@@ -295,7 +341,7 @@ def markdown(results: Results, image: str) -> str:
     lines = [
         "# citeqa benchmark",
         "",
-        f"`{COMMAND}` (parts: `--only query,peer,build,scale,footprint,tune,precision`; sizes: `--scale-sizes 100000,1000000`). "
+        f"`{COMMAND}` (parts: `--only query,peer,build,scale,footprint,tune,precision,scale-out`; sizes: `--scale-sizes 100000,1000000`). "
         "Every comparison is a ratio of figures taken in the same run, on the same machine.",
         "",
         "## Targets",

@@ -1,7 +1,7 @@
 """citeqa against its limits and against what users would write instead; every comparison is a ratio
 of figures measured in the same run, as the machine is shared.
 
-    python -m eval.bench [--only query,peer,build,scale,footprint,tune,precision] [--scale-sizes 100000,1000000]
+    python -m eval.bench [--only query,peer,build,scale,footprint,tune,precision,scale-out] [--scale-sizes 100000,1000000]
 
 Writes artifacts/bench/bench.json (parts run earlier are kept), bench.md and bench.png, and the same report
 to eval/bench/BENCHMARKS.md.
@@ -41,7 +41,7 @@ OUT = ROOT / "artifacts" / "bench"
 WORK = OUT / "work"
 SEED_CORPUS = ROOT / "corpus"
 FINANCEBENCH = Path(os.environ.get("CITEQA_FINANCEBENCH", ROOT.parent / "shared" / "data" / "financebench" / "corpus"))
-PARTS = ("query", "peer", "build", "scale", "footprint", "tune", "precision")
+PARTS = ("query", "peer", "build", "scale", "footprint", "tune", "precision", "scale-out")
 CLIENTS = (1, 4, 16)
 ROUNDS = 4
 Figures = dict[str, object]
@@ -86,6 +86,7 @@ def main() -> None:
         "footprint": bench_footprint,
         "tune": bench_tune,
         "precision": bench_precision,
+        "scale-out": bench_scale_out,
     }
     for part in parts:
         print(f"== {part}", flush=True)
@@ -282,10 +283,19 @@ def run_measured(command: list[str]) -> tuple[str, float, int]:
 
 def timed_build(index_dir: Path) -> tuple[float, float, int]:
     """(indexer's own seconds, command's wall seconds, peak RSS bytes) of `citeqa index` into an empty folder."""
-    command = [sys.executable, "-m", "service.cli", "index", str(FINANCEBENCH), "--index-dir", str(index_dir)]
-    output, wall_seconds, peak_rss = run_measured([*command, "--quiet"])
-    indexer_seconds = float(re.search(r"index, ([\d.]+)s", output).group(1))  # type: ignore[union-attr]
-    return indexer_seconds, wall_seconds, peak_rss
+    output, wall_seconds, peak_rss = run_measured(build_command(index_dir))
+    return indexer_seconds(output), wall_seconds, peak_rss
+
+
+def indexer_seconds(output: str) -> float:
+    """The time `citeqa index` says it took, the model load included."""
+    return float(re.search(r" in ([\d.]+)s: ", output).group(1))  # type: ignore[union-attr]
+
+
+def build_command(index_dir: Path, *options: str) -> list[str]:
+    """`citeqa index` of the FinanceBench pages into ``index_dir``, without progress bars."""
+    index = [sys.executable, "-m", "service.cli", "index", str(FINANCEBENCH), "--index-dir", str(index_dir)]
+    return [*index, "--quiet", *options]
 
 
 def bench_build() -> Figures:
@@ -333,6 +343,16 @@ def bench_scale(sizes: list[int]) -> Figures:
         print(f"   {size:>9,} vectors: {result}", flush=True)
         results.append(result)
     return {"seed_embeddings": len(seeds), "sizes": results}
+
+
+# -- past one machine ------------------------------------------------------------------------------
+
+
+def bench_scale_out() -> Figures:
+    """The index built on a Ray cluster against the local build (eval/bench/ray_build.py)."""
+    from eval.bench.ray_build import bench_ray_build
+
+    return {"build": bench_ray_build()}
 
 
 # -- service footprint ------------------------------------------------------------------------------

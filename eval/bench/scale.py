@@ -66,12 +66,16 @@ class SyntheticEmbeddings:
         return np.concatenate(blocks)
 
 
+def synthetic(seeds: np.ndarray, count: int, seed: int = 7) -> SyntheticEmbeddings:
+    """The source of ``count`` vectors: as many topics as a corpus of that size would hold."""
+    return SyntheticEmbeddings(seeds, max(count // _POINTS_PER_TOPIC, 16), np.random.default_rng(seed))
+
+
 def measure(
     seeds: np.ndarray, count: int, queries: int = 200, timed_queries: int = 500, seed: int = 7
 ) -> ScaleResult:
     """Build the automatically chosen index over ``count`` drawn vectors and score it against exact search."""
-    rng = np.random.default_rng(seed)
-    source = SyntheticEmbeddings(seeds, max(count // _POINTS_PER_TOPIC, 16), rng)
+    source = synthetic(seeds, count, seed)
     vectors = source.draw(count)
     held_out = source.draw(max(queries, timed_queries))
     started = time.perf_counter()
