@@ -32,6 +32,21 @@ def targets(results: Results) -> list[tuple[str, str, bool]]:
     if build:
         ratio = build["build_over_encode"]
         rows.append(("index build ≥ 0.9 × raw `encode` throughput", f"{ratio:.2f}×", ratio >= 0.9))
+    serving = (results.get("scale-out") or {}).get("serving")
+    if serving:
+        extra, allowed, reload = serving["extra_mb_per_worker"], serving["target_mb_per_worker"], serving["reload"]
+        rows += [
+            (
+                "extra memory per added worker ≤ one worker's own (model, runtime) + 10 % of the index",
+                f"{extra} MB (limit {allowed} MB)",
+                extra <= allowed,
+            ),
+            (
+                f"failed requests across {reload['reloads']} reloads of 2 workers under 16 clients",
+                str(reload["failed"]),
+                reload["failed"] == 0,
+            ),
+        ]
     million = [size for size in (scale or {}).get("sizes", []) if size["vectors"] == MILLION]
     if million:
         size = million[0]
@@ -205,6 +220,31 @@ def _tune(tune: Results) -> list[str]:
     ]
 
 
+def _scale_out_serving(scale_out: Results) -> list[str]:
+    figures = scale_out["serving"]
+    index, small, reload = figures["index"], figures["one_worker_small_index"], figures["reload"]
+    rows = [[m["workers"], m["processes"], m["ready_seconds"], m["pss_mb"]] for m in figures["memory"]]
+    return [
+        f"`citeqa serve --workers N` on an index of {index['chunks']:,} chunks, {index['sentences']:,} sentences and "
+        f"{index['documents']:,} documents: copies of the FinanceBench pages, vectors drawn as in the scale part "
+        f"({index['index_type']} FAISS index of {index['faiss_mb']} MB, {index['disk_mb']} MB on disk in all; "
+        "eval/bench/workers.py). Memory is the PSS summed over the server's processes (supervisor, workers, their "
+        "models' processes) once every worker has answered: a page shared by k processes counts 1/k in each.",
+        "",
+        *_table(["workers", "processes", "ready s", "PSS MB"], rows),
+        "",
+        f"One worker on the 3-chunk seed index: {small['pss_mb']} MB, what every worker holds of its own (model "
+        f"and runtime). Extra memory per added worker on the large index: {figures['extra_mb_per_worker']} MB "
+        "(the larger of 1→2 and (1→4)/3).",
+        "",
+        f"`/ask` under 16 clients for {reload['seconds']} s (fresh questions, `eval/bench/load.py`'s client): "
+        f"{figures['answers_per_second_1']} answers/s with 1 worker, {figures['answers_per_second_2']} with 2 "
+        f"({figures['failures_1']} and {figures['failures_2']} failed). 2 workers under the same load while "
+        f"SIGHUP reloads the whole index {reload['reloads']} times: {reload['requests']} requests, "
+        f"{reload['failed']} failed, {reload['answers_per_second']} answers/s.",
+    ]
+
+
 MODEL_LABELS = {
     "onnx_float32": "ONNX Runtime, float32",
     "float32": "torch (traced), float32",
@@ -288,6 +328,7 @@ SECTIONS: dict[str, tuple[str, Callable[[Results], list[str]]]] = {
     "footprint": ("Service footprint", _footprint),
     "tune": ("Speed-ups, each measured on and off", _tune),
     "precision": ("Model runtime and precision: speed and answers", _precision),
+    "scale-out": ("Scaling out: serving", _scale_out_serving),
 }
 
 
@@ -295,7 +336,8 @@ def markdown(results: Results, image: str) -> str:
     lines = [
         "# citeqa benchmark",
         "",
-        f"`{COMMAND}` (parts: `--only query,peer,build,scale,footprint,tune,precision`; sizes: `--scale-sizes 100000,1000000`). "
+        f"`{COMMAND}` (parts: `--only query,peer,build,scale,footprint,tune,precision,scale-out`; sizes: "
+        "`--scale-sizes 100000,1000000`, `--scale-out-chunks 50000`). "
         "Every comparison is a ratio of figures taken in the same run, on the same machine.",
         "",
         "## Targets",
