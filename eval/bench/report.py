@@ -237,11 +237,12 @@ def _scale_out_serving(scale_out: Results) -> list[str]:
         f"and runtime). Extra memory per added worker on the large index: {figures['extra_mb_per_worker']} MB "
         "(the larger of 1→2 and (1→4)/3).",
         "",
-        f"`/ask` under 16 clients for {reload['seconds']} s (fresh questions, `eval/bench/load.py`'s client): "
+        f"`/ask` under 16 clients for {figures['load_seconds']} s (fresh questions, `eval/bench/load.py`'s client): "
         f"{figures['answers_per_second_1']} answers/s with 1 worker, {figures['answers_per_second_2']} with 2 "
-        f"({figures['failures_1']} and {figures['failures_2']} failed). 2 workers under the same load while "
-        f"SIGHUP reloads the whole index {reload['reloads']} times: {reload['requests']} requests, "
-        f"{reload['failed']} failed, {reload['answers_per_second']} answers/s.",
+        f"({figures['failures_1']} and {figures['failures_2']} failed). 2 workers under the same load for "
+        f"{reload['seconds']} s while SIGHUP reloads the whole index {reload['reloads']} times, each sent once "
+        f"both workers had swapped in the one before (the last swapped in at {reload['reloaded_seconds']} s): "
+        f"{reload['requests']} requests, {reload['failed']} failed, {reload['answers_per_second']} answers/s.",
     ]
 
 

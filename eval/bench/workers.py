@@ -11,6 +11,7 @@ counts once, where resident sizes would count it once a worker.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import threading
@@ -18,6 +19,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+import httpx
 import numpy as np
 
 from eval.bench.load import Phase, Questions, process_tree, run_phase
@@ -26,14 +28,17 @@ from indexer.index_files import MANIFEST, IndexData, Manifest, read_index, read_
 from indexer.lexical import LexicalIndex
 from indexer.metadata import describe
 from indexer.store import FaissStore
+from service.api.request_log import WORKER_HEADER
 from service.local_server import started_server
 
 Figures = dict[str, object]
 WORKER_COUNTS = (1, 2, 4)
 CLIENTS = 16
 LOAD_SECONDS = 20
-# Reloads sent to a 2-worker server under load, each once the previous one has been taken up.
+# Reloads sent to a 2-worker server under load, each once every worker has taken up the previous one; the
+# load runs long enough for both on a busy machine (the figures say when the last was swapped in).
 RELOADS = 2
+RELOAD_SECONDS = 240
 _SEED = 11
 
 
@@ -125,7 +130,7 @@ def rate(phase: Phase) -> float:
 def throughput_and_reloads(index_dir: Path) -> Figures:
     """Answers a second of 1 and 2 workers under ``CLIENTS`` clients, and the failures of 2 workers under the
     same load while SIGHUP reloads the index ``RELOADS`` times."""
-    figures: Figures = {}
+    figures: Figures = {"load_seconds": LOAD_SECONDS}
     for workers in (1, 2):
         with started_server(index_dir, {"CITEQA_WORKERS": str(workers)}, timeout=1800) as server:
             run_phase(server.url, Questions(), CLIENTS, 5)  # warm-up
@@ -138,23 +143,39 @@ def throughput_and_reloads(index_dir: Path) -> Figures:
 
 
 def reloads_under_load(url: str, supervisor: int) -> Figures:
-    """``CLIENTS`` clients asking while the supervisor is sent SIGHUP ``RELOADS`` times, a reload every
-    ``LOAD_SECONDS / (RELOADS + 1)`` seconds."""
+    """``CLIENTS`` clients asking for ``RELOAD_SECONDS`` while the supervisor is sent SIGHUP ``RELOADS`` times,
+    each once every worker has swapped in the index the previous one loaded."""
     phase: list[Phase] = []
-    asking = threading.Thread(target=lambda: phase.append(run_phase(url, Questions(), CLIENTS, LOAD_SECONDS)))
+    asking = threading.Thread(target=lambda: phase.append(run_phase(url, Questions(), CLIENTS, RELOAD_SECONDS)))
     asking.start()
-    for _ in range(RELOADS):
-        time.sleep(LOAD_SECONDS / (RELOADS + 1))
+    started = time.monotonic()
+    time.sleep(2)
+    for count in range(1, RELOADS + 1):
         os.kill(supervisor, signal.SIGHUP)
+        while min(worker_reloads(url, workers=2).values()) < count:
+            time.sleep(0.5)
+    reloaded_seconds = time.monotonic() - started
     asking.join()
     return {
-        "seconds": LOAD_SECONDS,
+        "seconds": RELOAD_SECONDS,
         "reloads": RELOADS,
+        "reloaded_seconds": round(reloaded_seconds, 1),  # when the last worker swapped in the last reload
         "requests": phase[0].requests,
         "failed": sum(phase[0].failures.values()),
         "failures": dict(phase[0].failures),
         "answers_per_second": rate(phase[0]),
     }
+
+
+def worker_reloads(url: str, workers: int) -> dict[int, int]:
+    """Reloads each worker has swapped in (its ``/metrics``), asking on new connections until every one of
+    ``workers`` has answered."""
+    counts: dict[int, int] = {}
+    while len(counts) < workers:
+        response = httpx.get(f"{url}/metrics", timeout=30)
+        found = re.search(r'citeqa_index_reloads_total\{result="ok"\} (\S+)', response.text)
+        counts[int(response.headers[WORKER_HEADER])] = int(float(found[1])) if found else 0
+    return counts
 
 
 def bench_workers(seed_index: Path, work: Path, chunks: int) -> Figures:
