@@ -17,9 +17,9 @@ from indexer.build import Indexer
 from indexer.embedder import Embedder
 from indexer.index_files import CHUNK_VECTORS, FAISS_FILE
 from service.api.request_log import WORKER_HEADER
-from service.local_server import LocalServer, ServerFailed, started_server
+from service.local_server import LocalServer, ServerFailed, free_port, started_server
 from tests.conftest import CORPUS, SEED_DOC, asking_without_pause, run_citeqa
-from tests.service.test_reload import ADMIN, FREIGHT, FREIGHT_DOC, LEDGER, LEDGER_DOC, SEED_QUESTION
+from tests.service.test_reload import ADMIN, FREIGHT, FREIGHT_DOC, LEDGER, LEDGER_DOC, SEED_QUESTION, damage
 
 WORKERS = 2
 # However long reaching every worker takes, the test ends: a worker that never answers fails it.
@@ -121,6 +121,16 @@ def test_a_worker_that_dies_is_replaced(server: LocalServer) -> None:
     os.kill(killed, signal.SIGKILL)
     after = from_every_worker(server.url, lambda client: client.get("/readyz"))
     assert killed not in after and all(answer.json()["status"] == "ready" for answer in after.values())
+
+
+def test_workers_that_cannot_load_the_index_stop_the_server_with_the_reason(index_dir: Path, tmp_path: Path) -> None:
+    damaged = tmp_path / "index"
+    shutil.copytree(index_dir.resolve(), damaged)
+    damage(damaged, FAISS_FILE)  # the manifest still reads: the workers find the damage when they load
+    result = run_citeqa("serve", "--index-dir", str(damaged), "--workers", "2", "--port", str(free_port()), timeout=300)
+    assert result.returncode == 2
+    assert f"citeqa: the index at {damaged} is damaged" in result.stderr
+    assert "a worker exited (2) before it was ready; stopping" in result.stderr
 
 
 @pytest.mark.parametrize("workers", ["0", "-2"])
