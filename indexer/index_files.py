@@ -148,8 +148,9 @@ def read_index(index_dir: Path, with_store: bool = True) -> IndexData:
     manifest = read_manifest(build, index_dir)
     try:
         documents, chunks, sentences = _read_metadata(build / METADATA)
-        chunk_vectors = np.load(build / CHUNK_VECTORS)
-        sentence_vectors = np.load(build / SENTENCE_VECTORS)
+        # Mapped read-only like FAISS (``FaissStore.load``): serving processes share them in the page cache.
+        chunk_vectors = np.load(build / CHUNK_VECTORS, mmap_mode="r")
+        sentence_vectors = np.load(build / SENTENCE_VECTORS, mmap_mode="r")
         store = FaissStore.load(build / FAISS_FILE) if with_store else None
         lexical = LexicalIndex.load(build / LEXICAL_DIR) if with_store and chunks else None
     except (OSError, ValueError, EOFError, sqlite3.Error, RuntimeError) as error:

@@ -36,7 +36,8 @@ class LexicalIndex:
 
     @classmethod
     def load(cls, folder: Path) -> LexicalIndex:
-        return cls(*(bm25s.BM25.load(folder / part, show_progress=False) for part in (TEXT_DIR, NAMES_DIR)))
+        """Its score arrays mapped read-only, shared in the page cache like the vectors."""
+        return cls(*(bm25s.BM25.load(folder / part, mmap=True, show_progress=False) for part in (TEXT_DIR, NAMES_DIR)))
 
     def save(self, folder: Path) -> None:
         for part, index in ((TEXT_DIR, self._texts), (NAMES_DIR, self._names)):

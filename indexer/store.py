@@ -28,6 +28,8 @@ _TRAIN_PER_LIST = 40
 _PROBE_SHARE = 1 / 64
 _MIN_PROBES = 16
 _SEED = 1234
+# How FAISS's files of flat indexes begin ("IxFI" inner product, "IxF2" L2); IVF ones begin "Iw".
+_FLAT_TYPE_CODE = b"IxF"
 
 
 class VectorStore(Protocol):
@@ -91,7 +93,14 @@ class FaissStore:
 
     @classmethod
     def load(cls, path: Path) -> FaissStore:
-        return cls(faiss.read_index(str(path)))
+        """The index mapped from its file read-only, not read into memory: the processes serving one index
+        share one copy in the page cache, and none of them can change it. FAISS maps the codes of a flat
+        index with one flag and the inverted lists of an IVF index with another, and each fails on the
+        other type, so the file's type code chooses."""
+        with path.open("rb") as file:
+            flat = file.read(len(_FLAT_TYPE_CODE)) == _FLAT_TYPE_CODE
+        mapped = faiss.IO_FLAG_MMAP_IFC if flat else faiss.IO_FLAG_MMAP
+        return cls(faiss.read_index(str(path), mapped | faiss.IO_FLAG_READ_ONLY))
 
     @property
     def size(self) -> int:

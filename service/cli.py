@@ -22,9 +22,6 @@ if TYPE_CHECKING:
     from indexer.build import Indexer, IndexReport
     from indexer.embedder import Embedder
 
-# 16 clients: 458 answers/s at Python's 5 ms, 496 to 519 at 0.2 to 1 ms (`python -m eval.bench.load`, 15 s
-# runs); 365 against 408 req/s in the benchmark's tune part (eval/bench/BENCHMARKS.md).
-GIL_SWITCH_SECONDS = 0.0005
 # Files of one type that is not read, named in the index summary before "and N more".
 NOT_READ_SHOWN = 5
 
@@ -102,6 +99,11 @@ def _parser() -> argparse.ArgumentParser:
         "--pid-file",
         type=Path,
         help="write the server's process id here once it is ready (for `kill -HUP \"$(cat PATH)\"`); removed on exit",
+    )
+    serve.add_argument(
+        "--workers",
+        type=int,
+        help="worker processes answering on the port, each with its own model, sharing the index (default: 1)",
     )
     _runtime_option(serve)
     serve.set_defaults(run=_serve)
@@ -268,60 +270,9 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     _check_index(settings)  # before the imports and the model load: a wrong path is told in a second
     if args.pid_file and not args.pid_file.parent.is_dir():
         raise ValueError(f"--pid-file: the folder {args.pid_file.parent} does not exist")
-    import uvicorn
+    from service.serving import serve
 
-    from service.api.admin import reload_on_sighup
-    from service.api.app import create_app
-    from service.logs import log_config
-    from service.answering.qa import QuestionAnswering
-
-    qa = QuestionAnswering(settings)
-    # Load before binding the port, so a missing or mismatched index stops here with its reason.
-    qa.warm_up()
-    reload_on_sighup(qa)
-    # The thread that hands batches to the model's process waits for the interpreter lock while the
-    # event loop holds it; at Python's 5 ms switch interval the model sat idle between batches.
-    sys.setswitchinterval(GIL_SWITCH_SECONDS)
-    # Written once SIGHUP reloads (before, it would stop the process): a signal by this file reaches this
-    # server alone, where `pkill -f 'citeqa serve'` reaches every one that matches.
-    if args.pid_file:
-        _write_pid_file(args.pid_file)
-    try:
-        uvicorn.run(
-            create_app(settings, qa),
-            host=settings.host,
-            port=settings.port,
-            log_level="info",
-            log_config=log_config(),
-            access_log=False,  # the app logs each request as JSON, with its id (service/api/request_log.py)
-        )
-    finally:
-        if args.pid_file:
-            _remove_pid_file(args.pid_file)
-    return 0
-
-
-def _write_pid_file(path: Path) -> None:
-    """Write this process's id to ``path``, removed again however the server stops: uvicorn shuts down
-    on SIGTERM and then raises the signal again, which ends the process before any ``finally``."""
-    import signal
-
-    def remove_and_stop(signum: int, frame: object) -> None:
-        _remove_pid_file(path)
-        signal.signal(signum, signal.SIG_DFL)
-        signal.raise_signal(signum)
-
-    path.write_text(f"{os.getpid()}\n", encoding="utf-8")
-    signal.signal(signal.SIGTERM, remove_and_stop)
-
-
-def _remove_pid_file(path: Path) -> None:
-    """Remove ``path`` when it still names this process (another server may have taken it over since)."""
-    try:
-        if path.read_text(encoding="utf-8").strip() == str(os.getpid()):
-            path.unlink()
-    except OSError:
-        pass
+    return serve(settings, args.pid_file)
 
 
 def _ask(settings: Settings, args: argparse.Namespace) -> int:

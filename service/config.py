@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     model_threads: int = Field(0, ge=0, le=1024)
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
+    # Worker processes of `citeqa serve` on the one port, each with its own model; the index they map
+    # read-only is held once in memory (service/serving.py).
+    workers: int = Field(1, ge=1, le=64)
     top_k: int = Field(5, ge=1, le=20)
     # An OpenAI-compatible server (llama.cpp, vLLM, Ollama, a hosted API) writes the answers when set;
     # its sentences are kept only where the passages support them (service/answering/generated.py).

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
+import time
+from collections import Counter
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
+import httpx
 import pytest
 
 from indexer.build import Indexer
@@ -69,3 +73,32 @@ def serving(index_dir: Path, env: Mapping[str, str] | None = None) -> Iterator[s
 def server(seed_index: Path) -> Iterator[str]:
     with serving(seed_index) as url:
         yield url
+
+
+@contextmanager
+def asking_without_pause(
+    url: str, question: str, clients: int = 4, seconds: float = 60
+) -> Iterator[Counter[int | str]]:
+    """``clients`` threads asking ``question`` of the server at ``url`` back to back while the block runs (at
+    most ``seconds``, whatever happens): each answer's status, or the error's name, counted."""
+    statuses: Counter[int | str] = Counter()
+    stop = threading.Event()
+    deadline = time.monotonic() + seconds
+
+    def client() -> None:
+        with httpx.Client(base_url=url, timeout=30) as http:
+            while not stop.is_set() and time.monotonic() < deadline:
+                try:
+                    statuses[http.post("/ask", json={"question": question}).status_code] += 1
+                except httpx.HTTPError as error:
+                    statuses[type(error).__name__] += 1
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    try:
+        yield statuses
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()

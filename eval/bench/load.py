@@ -71,10 +71,13 @@ class Questions:
 
 
 def process_tree(pid: int) -> list[int]:
-    """``pid`` and its descendants: the server and its model's process."""
+    """``pid`` and its descendants: the server and its model's process (threads that end meanwhile passed over)."""
     children: list[int] = []
     for task in Path(f"/proc/{pid}/task").iterdir():
-        children += [int(child) for child in (task / "children").read_text().split()]
+        try:
+            children += [int(child) for child in (task / "children").read_text().split()]
+        except FileNotFoundError:
+            continue
     return [pid, *(descendant for child in children for descendant in process_tree(child))]
 
 

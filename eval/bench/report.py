@@ -40,6 +40,21 @@ def targets(results: Results) -> list[tuple[str, str, bool]]:
         rows.append(("Ray build, same index as local: identical chunk ids and top-5", figure, same))
         ratio = ray_build["ray_over_local"]
         rows.append(("Ray build throughput, 2 nodes × 1 CPU ≥ 0.8 × local on 2 cores", f"{ratio:.2f}×", ratio >= 0.8))
+    serving = (results.get("scale-out") or {}).get("serving")
+    if serving:
+        extra, allowed, reload = serving["extra_mb_per_worker"], serving["target_mb_per_worker"], serving["reload"]
+        rows += [
+            (
+                "extra memory per added worker ≤ one worker's own (model, runtime) + 10 % of the index",
+                f"{extra} MB (limit {allowed} MB)",
+                extra <= allowed,
+            ),
+            (
+                f"failed requests across {reload['reloads']} reloads of 2 workers under 16 clients",
+                str(reload["failed"]),
+                reload["failed"] == 0,
+            ),
+        ]
     million = [size for size in (scale or {}).get("sizes", []) if size["vectors"] == MILLION]
     if million:
         size = million[0]
@@ -161,6 +176,8 @@ def _scale_out(scale_out: Results) -> list[str]:
     lines: list[str] = []
     if "build" in scale_out:
         lines += _scale_out_build(scale_out["build"])
+    if "serving" in scale_out:
+        lines += ["### Scaling out: serving", "", *_scale_out_serving(scale_out)]
     return lines
 
 
@@ -247,6 +264,32 @@ def _tune(tune: Results) -> list[str]:
                 if name in rates
             ],
         ),
+    ]
+
+
+def _scale_out_serving(scale_out: Results) -> list[str]:
+    figures = scale_out["serving"]
+    index, small, reload = figures["index"], figures["one_worker_small_index"], figures["reload"]
+    rows = [[m["workers"], m["processes"], m["ready_seconds"], m["pss_mb"]] for m in figures["memory"]]
+    return [
+        f"`citeqa serve --workers N` on an index of {index['chunks']:,} chunks, {index['sentences']:,} sentences and "
+        f"{index['documents']:,} documents: copies of the FinanceBench pages, vectors drawn as in the scale part "
+        f"({index['index_type']} FAISS index of {index['faiss_mb']} MB, {index['disk_mb']} MB on disk in all; "
+        "eval/bench/workers.py). Memory is the PSS summed over the server's processes (supervisor, workers, their "
+        "models' processes) once every worker has answered: a page shared by k processes counts 1/k in each.",
+        "",
+        *_table(["workers", "processes", "ready s", "PSS MB"], rows),
+        "",
+        f"One worker on the 3-chunk seed index: {small['pss_mb']} MB, what every worker holds of its own (model "
+        f"and runtime). Extra memory per added worker on the large index: {figures['extra_mb_per_worker']} MB "
+        "(the larger of 1→2 and (1→4)/3).",
+        "",
+        f"`/ask` under 16 clients for {figures['load_seconds']} s (fresh questions, `eval/bench/load.py`'s client): "
+        f"{figures['answers_per_second_1']} answers/s with 1 worker, {figures['answers_per_second_2']} with 2 "
+        f"({figures['failures_1']} and {figures['failures_2']} failed). 2 workers under the same load for "
+        f"{reload['seconds']} s while SIGHUP reloads the whole index {reload['reloads']} times, each sent once "
+        f"both workers had swapped in the one before (the last swapped in at {reload['reloaded_seconds']} s): "
+        f"{reload['requests']} requests, {reload['failed']} failed, {reload['answers_per_second']} answers/s.",
     ]
 
 
@@ -341,7 +384,8 @@ def markdown(results: Results, image: str) -> str:
     lines = [
         "# citeqa benchmark",
         "",
-        f"`{COMMAND}` (parts: `--only query,peer,build,scale,footprint,tune,precision,scale-out`; sizes: `--scale-sizes 100000,1000000`). "
+        f"`{COMMAND}` (parts: `--only query,peer,build,scale,footprint,tune,precision,scale-out`; sizes: "
+        "`--scale-sizes 100000,1000000`, `--scale-out-chunks 50000`). "
         "Every comparison is a ratio of figures taken in the same run, on the same machine.",
         "",
         "## Targets",

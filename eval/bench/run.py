@@ -1,7 +1,8 @@
 """citeqa against its limits and against what users would write instead; every comparison is a ratio
 of figures measured in the same run, as the machine is shared.
 
-    python -m eval.bench [--only query,peer,build,scale,footprint,tune,precision,scale-out] [--scale-sizes 100000,1000000]
+    python -m eval.bench [--only query,peer,build,scale,footprint,tune,precision,scale-out]
+        [--scale-sizes 100000,1000000] [--scale-out-chunks 50000]
 
 Writes artifacts/bench/bench.json (parts run earlier are kept), bench.md and bench.png, and the same report
 to eval/bench/BENCHMARKS.md.
@@ -30,6 +31,7 @@ import httpx
 from eval.bench.report import write_report
 from eval.bench.latency import bare_embedder, gold_questions, percentile, unseen
 from eval.bench.load import memory_bytes
+from eval.bench.workers import bench_workers
 from indexer.build import Indexer
 from indexer.embedder import Embedder, Precision, resolve_precision
 from indexer.encoder import Runtime
@@ -70,6 +72,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", default=",".join(PARTS), help=f"comma-separated parts of: {','.join(PARTS)}")
     parser.add_argument("--scale-sizes", default="100000,1000000", help="vector counts for the scale part")
+    parser.add_argument(
+        "--scale-out-chunks", type=int, default=50_000, help="chunks of the index the scale-out part serves"
+    )
     args = parser.parse_args()
     parts = [part.strip() for part in args.only.split(",") if part.strip()]
     unknown = set(parts) - set(PARTS)
@@ -86,7 +91,10 @@ def main() -> None:
         "footprint": bench_footprint,
         "tune": bench_tune,
         "precision": bench_precision,
-        "scale-out": bench_scale_out,
+        "scale-out": lambda: {
+            **bench_scale_out(),
+            "serving": bench_workers(ensure_index(FINANCEBENCH, "financebench-index"), WORK, args.scale_out_chunks),
+        },
     }
     for part in parts:
         print(f"== {part}", flush=True)

@@ -17,7 +17,7 @@ def main() -> None:
     import uvicorn
 
     from service.api.app import create_app
-    from service.cli import GIL_SWITCH_SECONDS
+    from service.serving import GIL_SWITCH_SECONDS
     from service.config import Settings
     from service.answering.qa import QuestionAnswering, serving_embedder
 

@@ -1,4 +1,5 @@
-"""Hot reload of the index: ``POST /admin/reload`` (with the admin key) and SIGHUP to `citeqa serve`.
+"""Hot reload of the index: ``POST /admin/reload`` (with the admin key) and SIGHUP to `citeqa serve`,
+reaching every worker when there are several (service/serving.py).
 
 Both load the index on disk aside and swap it in (``QuestionAnswering.reload``); requests running
 meanwhile finish on the old index, and an index that cannot be loaded leaves the old one serving.
@@ -7,6 +8,7 @@ meanwhile finish on the old index, and an index that cannot be loaded leaves the
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
 from typing import Annotated
@@ -52,12 +54,20 @@ AdminDep = Annotated[None, Depends(admin)]
     response_model=ReloadResult,
     responses=documented(401, 403, 404, 409, 429),
 )
-async def reload(qa: QADep, _: AdminDep) -> ReloadResult | JSONResponse:
-    """Load the index on disk and serve it from now on."""
+async def reload(request: Request, qa: QADep, _: AdminDep) -> ReloadResult | JSONResponse:
+    """Load the index on disk and serve it from now on (in every worker: this one answers once it has)."""
     index = await run_in_threadpool(reload_logged, qa, "admin")
     if isinstance(index, str):
         return JSONResponse({"detail": f"the index was not reloaded: {index}"}, status_code=409)
+    reload_other_workers(request.app.state.supervisor)
     return ReloadResult(status="reloaded", documents=len(index.data.documents), chunks=index.size)
+
+
+def reload_other_workers(supervisor: int | None) -> None:
+    """SIGHUP to the ``supervisor`` of several workers, which forwards it to all but this one; nothing when
+    this process serves alone, or its supervisor is gone (the process id may be another's by now)."""
+    if supervisor is not None and os.getppid() == supervisor:
+        os.kill(supervisor, signal.SIGHUP)
 
 
 def reload_logged(qa: QuestionAnswering, trigger: str) -> SearchIndex | str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -43,9 +44,12 @@ from service.api.schemas import (
 logger = logging.getLogger("citeqa")
 
 
-def create_app(settings: Settings | None = None, qa: QuestionAnswering | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, qa: QuestionAnswering | None = None, supervisor: int | None = None
+) -> FastAPI:
     """An app serving ``qa`` (built from ``settings`` when not given); loading happens in the background
-    so that ``/livez`` answers at once and ``/readyz`` says when questions can be asked."""
+    so that ``/livez`` answers at once and ``/readyz`` says when questions can be asked. ``supervisor``: the
+    process id of the supervisor when this app is one of several workers (service/serving.py)."""
     settings = settings or Settings()
     qa = qa or QuestionAnswering(settings)
 
@@ -66,6 +70,7 @@ def create_app(settings: Settings | None = None, qa: QuestionAnswering | None = 
     app.state.settings = settings
     app.state.access = Access(settings)
     app.state.metrics = Metrics(qa)
+    app.state.supervisor = supervisor
     # Innermost first: the body cap, then CORS (so its refusals carry CORS headers), then the request log.
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     # Pages of other origins may call the API only when listed; a refused preflight fails the call at once.
@@ -76,7 +81,7 @@ def create_app(settings: Settings | None = None, qa: QuestionAnswering | None = 
         allow_headers=["Content-Type", "Authorization", API_KEY_HEADER, SITE_KEY_HEADER, REQUEST_ID_HEADER],
         expose_headers=["Retry-After", REQUEST_ID_HEADER],
     )
-    app.add_middleware(RequestLog, metrics=app.state.metrics)
+    app.add_middleware(RequestLog, metrics=app.state.metrics, worker=os.getpid() if supervisor else None)
     app.add_exception_handler(Exception, internal_error)
     app.add_exception_handler(ModelProcessError, model_unavailable)
     app.add_exception_handler(RequestValidationError, invalid_request)

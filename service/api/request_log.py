@@ -17,15 +17,21 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from service.api.metrics import Metrics
 
 REQUEST_ID_HEADER = "X-Request-ID"
+WORKER_HEADER = "X-Worker"
 _SANE_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 access_log = logging.getLogger("citeqa.access")
 
 
 class RequestLog:
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+    """``worker``: the process id of this worker when several answer on one port, sent as ``X-Worker``
+    and logged, so a client or a log line says which one answered."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics, worker: int | None = None) -> None:
         self.app = app
         self.metrics = metrics
+        self._worker_header = [(WORKER_HEADER.lower().encode(), str(worker).encode())] if worker else []
+        self.worker = worker
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -40,7 +46,11 @@ class RequestLog:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message["headers"] = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
+                message["headers"] = [
+                    *message.get("headers", []),
+                    (b"x-request-id", request_id.encode()),
+                    *self._worker_header,
+                ]
             await send(message)
 
         try:
@@ -58,6 +68,7 @@ class RequestLog:
                 "duration_ms": round(seconds * 1000, 2),
                 "request_id": request_id,
                 "client": scope.get("state", {}).get("client"),
+                **({"worker": self.worker} if self.worker else {}),
             }
             access_log.info("%s %s %s", scope["method"], scope["path"], status, extra={"fields": fields})
 

@@ -8,9 +8,7 @@ import shutil
 import signal
 import subprocess
 import sys
-import threading
 import time
-from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -34,7 +32,7 @@ from service.api.app import create_app
 from service.config import Settings
 from service.local_server import ServerFailed, started_server
 from service.answering.qa import QuestionAnswering
-from tests.conftest import CORPUS, ROOT, SEED_DOC, run_citeqa
+from tests.conftest import CORPUS, ROOT, SEED_DOC, asking_without_pause, run_citeqa
 
 ADMIN = "admin-6c1e9f"
 SEED_QUESTION = "How much did Meta pay for its stake in Scale AI?"
@@ -143,22 +141,7 @@ def test_reindexing_and_reloading_under_load_fails_no_request(
     env = {"CITEQA_ADMIN_KEY": ADMIN}
     try:
         with started_server(index_dir, env) as server:
-            statuses: Counter[int | str] = Counter()
-            stop = threading.Event()
-            deadline = time.monotonic() + 60  # the load stops by itself whatever happens
-
-            def client() -> None:
-                with httpx.Client(base_url=server.url, timeout=30) as http:
-                    while not stop.is_set() and time.monotonic() < deadline:
-                        try:
-                            statuses[http.post("/ask", json={"question": SEED_QUESTION}).status_code] += 1
-                        except httpx.HTTPError as error:
-                            statuses[type(error).__name__] += 1
-
-            clients = [threading.Thread(target=client) for _ in range(4)]
-            for thread in clients:
-                thread.start()
-            try:
+            with asking_without_pause(server.url, SEED_QUESTION) as statuses:
                 time.sleep(0.5)
                 (corpus / FREIGHT_DOC).write_text(FREIGHT, encoding="utf-8")
                 Indexer(embedder, progress=False).run(corpus, index_dir)
@@ -169,13 +152,10 @@ def test_reindexing_and_reloading_under_load_fails_no_request(
                 (corpus / LEDGER_DOC).write_text(LEDGER, encoding="utf-8")
                 Indexer(embedder, progress=False).run(corpus, index_dir)
                 os.kill(server.pid, signal.SIGHUP)
+                deadline = time.monotonic() + 60
                 while httpx.get(f"{server.url}/readyz").json()["documents"] != 3 and time.monotonic() < deadline:
                     time.sleep(0.05)
                 time.sleep(0.5)
-            finally:
-                stop.set()
-                for thread in clients:
-                    thread.join()
             assert set(statuses) == {200} and statuses[200] > 20, statuses
             answer = httpx.post(f"{server.url}/ask", json={"question": FREIGHT_QUESTION}, timeout=30).json()
             assert "340 aircraft" in answer["answer"] and answer["citations"][0]["doc_id"] == FREIGHT_DOC
