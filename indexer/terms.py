@@ -21,7 +21,8 @@ STOPWORDS = frozenset(
     says said tell mention mentioned describe described much many kind sort way ever however although
     also meanwhile moreover furthermore additionally overall thus therefore yes""".split()
 )
-_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+# A number as written: digits with decimal points or thousands commas ("14.8", "4,200,000,000").
+NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _WORD = re.compile(r"[^\W_]+(?:[.,'’][^\W_]+)*")
 _stemmer = snowballstemmer.stemmer("english")
 # Inside a word: lower to upper case ("PepsiCo"), an acronym before a word ("JPMorgan"), letters to
@@ -92,7 +93,7 @@ def full_year(two_digits: str) -> str:
 
 def numbers_in(text: str) -> set[str]:
     """Numbers written in ``text`` ("FY2022" -> "2022", "$14.8 billion" -> "14.8"), markers left out."""
-    return {n.replace(",", "") for n in _NUMBER.findall(strip_markers(text))}
+    return {n.replace(",", "") for n in NUMBER.findall(strip_markers(text))}
 
 
 def names_in(text: str, first_word: bool = False) -> list[str]:

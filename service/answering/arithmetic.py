@@ -8,8 +8,10 @@ passages) and one of the usual operations on them gives it, to the precision the
 from __future__ import annotations
 
 from collections.abc import Iterator
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from itertools import permutations
+
+from service.answering.statements import value
 
 # More stated figures than this are not tried in every pair (a sentence citing a whole table).
 MAX_OPERANDS = 6
@@ -18,10 +20,10 @@ MAX_OPERANDS = 6
 def explained(result: str, operands: list[str]) -> bool:
     """Whether ``result`` (as written, e.g. "42.1") is a ratio, difference, sum, percentage, percentage
     change or average of ``operands``, rounded as written."""
-    stated = _decimal(result)
+    stated = value(result, "")
     if stated is None:
         return False
-    values = [v for v in (_decimal(o) for o in operands[:MAX_OPERANDS]) if v is not None and v != stated]
+    values = [v for v in (value(o, "") for o in operands[:MAX_OPERANDS]) if v is not None and v != stated]
     exponent = stated.as_tuple().exponent
     tolerance = Decimal(5) * Decimal(10) ** (exponent - 1) if isinstance(exponent, int) else Decimal(0)
     return any(abs(abs(candidate) - stated) <= tolerance for candidate in _candidates(values))
@@ -39,9 +41,3 @@ def _candidates(values: list[Decimal]) -> Iterator[Decimal]:
             yield a / b * 100
             yield (a - b) / b * 100
 
-
-def _decimal(written: str) -> Decimal | None:
-    try:
-        return Decimal(written.replace(",", ""))
-    except InvalidOperation:
-        return None

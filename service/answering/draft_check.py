@@ -24,7 +24,7 @@ from indexer.embedder import Embedder
 from indexer.index_files import SentenceRecord
 from indexer.markers import strip_markers
 from indexer.normalise import normalise
-from indexer.terms import stem
+from indexer.terms import NUMBER, stem
 from service.answering.arithmetic import explained
 from service.answering.search_index import Hit, Names, SearchIndex
 from service.answering.statements import Statement, statement, value
@@ -43,7 +43,6 @@ _DOWN = frozenset(
 _LENDER_WORDS = 2
 # How far back in its document a passage's table header is looked for, in lines.
 _HEADER_REACH = 400
-_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _CLAUSE_BREAK = re.compile(r"[;()]|,(?!\d)|\b(?:versus|vs|compared with|against|than|from)\b")
 _YEAR = re.compile(r"\b(?:19|20)\d\d\b")
 # Share of a draft sentence's content words its support must hold, unless the draft sentence and a
@@ -112,15 +111,9 @@ class DraftChecker:
         self.pair_candidates = pair_candidates
 
     def check(
-        self, sentences: list[str], hits: list[Hit], index: SearchIndex, embedder: Embedder
+        self, sentences: list[str], candidates: list[Support], index: SearchIndex, embedder: Embedder
     ) -> tuple[list[Supported], list[Dropped]]:
-        seen: set[int] = set()
-        candidates: list[Support] = []
-        for hit in hits:
-            for sentence, columns in _statements_of(_with_header(index, hit), hit.chunk.first_sentence):
-                if sentence.row not in seen:
-                    seen.add(sentence.row)
-                    candidates.append(Support(sentence, hit, columns))
+        """``candidates``: ``supports_in`` the retrieved passages, read once for a whole draft."""
         kept: list[Supported] = []
         dropped: list[Dropped] = []
         for text in sentences:
@@ -214,6 +207,18 @@ class DraftChecker:
         return None, close
 
 
+def supports_in(hits: list[Hit], index: SearchIndex) -> list[Support]:
+    """What a draft sentence may rest on: the statements of the retrieved passages, each once."""
+    seen: set[int] = set()
+    candidates: list[Support] = []
+    for hit in hits:
+        for sentence, columns in _statements_of(_with_header(index, hit), hit.chunk.first_sentence):
+            if sentence.row not in seen:
+                seen.add(sentence.row)
+                candidates.append(Support(sentence, hit, columns))
+    return candidates
+
+
 def _names_supported(
     names: Names, words: list[frozenset[str]], supports: list[Support], candidates: list[Support], index: SearchIndex
 ) -> tuple[list[Support], str | None]:
@@ -259,7 +264,8 @@ def _first_word_names(text: str, candidates: list[Support]) -> bool:
     if not first or _OPENER.fullmatch(first[1]):
         return False
     lower = re.compile(rf"\b{re.escape(first[1].lower())}\b")
-    return not any(lower.search(c.hit.chunk.text) for c in candidates)
+    passages = {c.hit.chunk.row: c.hit.chunk.text for c in candidates}
+    return not any(lower.search(text) for text in passages.values())
 
 
 def _document_names(index: SearchIndex, names: Names, doc_id: str) -> frozenset[str]:
@@ -300,11 +306,11 @@ def _statements_of(
             continue
         figures = list(takewhile(lambda s: s.kind == "heading" and _FIGURE.fullmatch(s.text), sentences[i + 1 :]))
         if figures and all(
-            _YEAR.fullmatch(f.text.strip()) for f in figures
+            _is_year(f.text.strip()) for f in figures
         ):  # the header: "Years ended ...", "2022", "2021"
             years = [y for line in [sentence, *figures] for y in _YEAR.findall(line.text)]
             continue
-        values = [n for line in [sentence, *figures] for n in _NUMBER.findall(line.text) if not _is_year(n)]
+        values = [n for line in [sentence, *figures] for n in NUMBER.findall(line.text) if not _is_year(n)]
         if not figures and len(values) < 2:
             years += [y for y in _YEAR.findall(sentence.text) if y not in years]
             continue
@@ -322,7 +328,7 @@ def _wrong_years(text: str, supports: list[Support]) -> str | None:
     for support in supports:
         for figure, year in support.columns:
             for clause in _CLAUSE_BREAK.split(text):
-                for m in _NUMBER.finditer(clause):
+                for m in NUMBER.finditer(clause):
                     if m[0].replace(",", "") != figure:
                         continue
                     after = [y for y in _YEAR.finditer(clause) if y.start() > m.start()]
@@ -340,7 +346,7 @@ def _wrong_direction(text: str, supports: list[Support]) -> str | None:
     up, down = bool(words & _UP), bool(words & _DOWN)
     if up == down:
         return None
-    stated = {n.replace(",", "") for n in _NUMBER.findall(text)}
+    stated = {n.replace(",", "") for n in NUMBER.findall(text)}
     by_year = {
         year: Decimal(figure)
         for support in supports
@@ -444,4 +450,4 @@ def _holds(text: str, number: str, scale: str) -> bool:
 
 
 def _is_year(number: str) -> bool:
-    return len(number) == 4 and number.isdigit() and number[:2] in ("19", "20")
+    return _YEAR.fullmatch(number) is not None

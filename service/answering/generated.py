@@ -17,7 +17,7 @@ import numpy as np
 
 from indexer.embedder import Embedder
 from service.answering.answerer import Answer, citations_for
-from service.answering.draft_check import DraftChecker, Dropped, Supported, draft_sentences
+from service.answering.draft_check import DraftChecker, Dropped, Support, Supported, draft_sentences, supports_in
 from service.answering.llm import ChatClient, LLMUnavailable
 from service.answering.prompt import NOT_ANSWERED, messages_for
 from service.answering.search_index import Hit, SearchIndex
@@ -57,6 +57,7 @@ class GeneratedAnswerer:
         dropped: list[Dropped] = []
         note: str | None = None
         pending = ""
+        candidates = supports_in(hits, index)
         try:
             for piece in self.client.stream(messages_for(question, hits, index)):
                 pending += piece
@@ -67,9 +68,9 @@ class GeneratedAnswerer:
                 if not ends:
                     continue
                 complete, pending = pending[: ends[-1].end()], pending[ends[-1].end() :]
-                yield from self._check(complete, hits, index, embedder, kept, dropped)
+                yield from self._check(complete, candidates, index, embedder, kept, dropped)
             else:
-                yield from self._check(pending, hits, index, embedder, kept, dropped)
+                yield from self._check(pending, candidates, index, embedder, kept, dropped)
         except LLMUnavailable as error:
             note = f"the model did not answer: {error}"
         if not kept:
@@ -103,13 +104,13 @@ class GeneratedAnswerer:
     def _check(
         self,
         text: str,
-        hits: list[Hit],
+        candidates: list[Support],
         index: SearchIndex,
         embedder: Embedder,
         kept: list[Supported],
         dropped: list[Dropped],
     ) -> Iterator[str]:
-        supported, unsupported = self.checker.check(draft_sentences(text), hits, index, embedder)
+        supported, unsupported = self.checker.check(draft_sentences(text), candidates, index, embedder)
         dropped.extend(unsupported)
         for sentence in supported:
             yield sentence.render() if not kept else f" {sentence.render()}"

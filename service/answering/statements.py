@@ -14,11 +14,11 @@ from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 
 from indexer.markers import strip_markers
-from indexer.terms import content_terms, numbers_in, stem
+from indexer.terms import NUMBER, content_terms, numbers_in, stem
 
 # A number and the scale written after it; a table's bare figure (its scale in a header) has none.
 _QUANTITY = re.compile(
-    r"(\d+(?:[.,]\d+)*)\s*(%|percent\b|per cent\b|thousand\b|million\b|billion\b|trillion\b|bn\b|mn\b|[kmb]\b)?",
+    rf"({NUMBER.pattern})\s*(%|percent\b|per cent\b|thousand\b|million\b|billion\b|trillion\b|bn\b|mn\b|[kmb]\b)?",
     re.IGNORECASE,
 )
 _MULTIPLIERS = {

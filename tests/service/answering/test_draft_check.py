@@ -11,7 +11,7 @@ from eval.drafts import FINANCEBENCH_PAGES, judge, load_drafts, open_indexes, su
 from indexer.build import Indexer
 from indexer.embedder import Embedder
 from indexer.markers import markers_in
-from service.answering.draft_check import DraftChecker, draft_sentences
+from service.answering.draft_check import DraftChecker, draft_sentences, supports_in
 from service.answering.search_index import Hit, SearchIndex
 
 NOTE = """Acme Robotics: quarterly note
@@ -48,7 +48,7 @@ def index(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Searc
 def checked(sentence: str, index: SearchIndex, embedder: Embedder) -> tuple[str | None, str | None]:
     """(the sentence as kept, with its markers, or None; why it was dropped, or None)."""
     hits = [Hit(chunk, index.titles[chunk.doc_id], 1.0) for chunk in index.chunks]
-    kept, dropped = DraftChecker().check(draft_sentences(sentence), hits, index, embedder)
+    kept, dropped = DraftChecker().check(draft_sentences(sentence), supports_in(hits, index), index, embedder)
     return (kept[0].render() if kept else None), (dropped[0].reason if dropped else None)
 
 
