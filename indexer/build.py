@@ -453,23 +453,23 @@ def _stack(arrays: list[np.ndarray], dimension: int) -> np.ndarray:
 
 def _split_by_document(data: IndexData) -> dict[str, _DocumentParts]:
     """The previous build cut back into per-document parts with local rows, ready to be reused."""
+    # Read whole, once: every record is reused or dropped.
+    sentences, chunks = list(data.sentences), list(data.chunks)
     sentence_rows: dict[str, list[int]] = defaultdict(list)
     chunk_rows: dict[str, list[int]] = defaultdict(list)
-    for sentence in data.sentences:
+    for sentence in sentences:
         sentence_rows[sentence.doc_id].append(sentence.row)
-    for chunk in data.chunks:
+    for chunk in chunks:
         chunk_rows[chunk.doc_id].append(chunk.row)
     parts: dict[str, _DocumentParts] = {}
     for record in data.documents:
         rows = sentence_rows[record.doc_id]
         base = rows[0] if rows else 0
-        first_unit = data.sentences[base].unit if rows else 0
+        first_unit = sentences[base].unit if rows else 0
         parts[record.doc_id] = _DocumentParts(
             record=record,
-            sentences=[_rebased_sentence(data.sentences[r], -base, -first_unit) for r in rows],
-            chunks=[
-                _rebased_chunk(data.chunks[r], i, -base) for i, r in enumerate(chunk_rows[record.doc_id])
-            ],
+            sentences=[_rebased_sentence(sentences[r], -base, -first_unit) for r in rows],
+            chunks=[_rebased_chunk(chunks[r], i, -base) for i, r in enumerate(chunk_rows[record.doc_id])],
             sentence_vectors=data.sentence_vectors[rows],
             chunk_vectors=data.chunk_vectors[chunk_rows[record.doc_id]],
         )

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import shlex
 import sqlite3
+from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,10 +14,12 @@ from typing import Any
 import numpy as np
 
 from indexer.lexical import LexicalIndex
+from indexer.records import StoredRecords, connect
 from indexer.store import FaissStore
 
 # 2: documents carry company and period; the lexical index sits beside FAISS.
-FORMAT_VERSION = 2
+# 3: each claim's terms and each term's claim count are stored, so servers read records on demand.
+FORMAT_VERSION = 3
 MANIFEST = "manifest.json"
 FAISS_FILE = "chunks.faiss"
 CHUNK_VECTORS = "chunk_vectors.npy"
@@ -80,16 +84,36 @@ class Manifest:
     duplicates: dict[str, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class ClaimTerms:
+    """The terms of each claim (a sentence is judged with the claim it belongs to) and in how many claims
+    each term is (how rare it is), worked out when the index is written."""
+
+    by_claim: StoredRecords[frozenset[str]]
+    frequency: dict[str, int]
+
+    @property
+    def claims(self) -> int:
+        return len(self.by_claim)
+
+    def of(self, unit: int) -> frozenset[str]:
+        found = self.by_claim.get(unit)
+        return found if found is not None else frozenset()
+
+
 @dataclass
 class IndexData:
+    """An index as a build makes it (lists) or as read from disk (records read on demand)."""
+
     manifest: Manifest
     documents: list[DocumentRecord]
-    chunks: list[ChunkRecord]
-    sentences: list[SentenceRecord]
+    chunks: Sequence[ChunkRecord]
+    sentences: Sequence[SentenceRecord]
     chunk_vectors: np.ndarray
     sentence_vectors: np.ndarray
     store: FaissStore | None = None
     lexical: LexicalIndex | None = None
+    claim_terms: ClaimTerms | None = None  # read from disk only
 
 
 def build_command(index_dir: Path) -> str:
@@ -147,7 +171,7 @@ def read_index(index_dir: Path, with_store: bool = True) -> IndexData:
     build = index_dir.resolve()
     manifest = read_manifest(build, index_dir)
     try:
-        documents, chunks, sentences = _read_metadata(build / METADATA)
+        documents, chunks, sentences, claim_terms = _read_metadata(build / METADATA)
         # Mapped read-only like FAISS (``FaissStore.load``): serving processes share them in the page cache.
         chunk_vectors = np.load(build / CHUNK_VECTORS, mmap_mode="r")
         sentence_vectors = np.load(build / SENTENCE_VECTORS, mmap_mode="r")
@@ -166,7 +190,9 @@ def read_index(index_dir: Path, with_store: bool = True) -> IndexData:
     )
     if not consistent:
         raise IndexUnavailable(f"the index at {index_dir} is inconsistent: rebuild with {build_command(index_dir)}")
-    return IndexData(manifest, documents, chunks, sentences, chunk_vectors, sentence_vectors, store, lexical)
+    return IndexData(
+        manifest, documents, chunks, sentences, chunk_vectors, sentence_vectors, store, lexical, claim_terms
+    )
 
 
 def write_index(index_dir: Path, data: IndexData) -> None:
@@ -190,6 +216,8 @@ CREATE TABLE chunks (row INTEGER PRIMARY KEY, chunk_id TEXT NOT NULL UNIQUE, doc
 CREATE TABLE sentences (row INTEGER PRIMARY KEY, doc_id TEXT NOT NULL, text TEXT NOT NULL,
     grp TEXT NOT NULL, markers TEXT NOT NULL, kind TEXT NOT NULL, unit INTEGER NOT NULL,
     page INTEGER, terms TEXT NOT NULL);
+CREATE TABLE claims (unit INTEGER PRIMARY KEY, terms TEXT NOT NULL);
+CREATE TABLE vocabulary (term TEXT PRIMARY KEY, claims INTEGER NOT NULL) WITHOUT ROWID;
 """
 
 
@@ -214,23 +242,48 @@ def _write_metadata(path: Path, data: IndexData) -> None:
                 for s in data.sentences
             ],
         )
+        claims = _claim_terms(data.sentences)
+        db.executemany("INSERT INTO claims VALUES (?, ?)", [(unit, " ".join(sorted(t))) for unit, t in claims.items()])
+        frequency = Counter(term for terms in claims.values() for term in terms)
+        db.executemany("INSERT INTO vocabulary VALUES (?, ?)", sorted(frequency.items()))
     db.close()
 
 
-def _read_metadata(path: Path) -> tuple[list[DocumentRecord], list[ChunkRecord], list[SentenceRecord]]:
+def _claim_terms(sentences: Sequence[SentenceRecord]) -> dict[int, set[str]]:
+    """The terms of each claim's sentences, headings left out (they state no claim)."""
+    terms: dict[int, set[str]] = defaultdict(set)
+    for sentence in sentences:
+        if sentence.kind != "heading":
+            terms[sentence.unit].update(sentence.terms)
+    return terms
+
+
+def _read_metadata(
+    path: Path,
+) -> tuple[list[DocumentRecord], StoredRecords[ChunkRecord], StoredRecords[SentenceRecord], ClaimTerms]:
+    """Documents and term counts in full; chunks and sentences, the bulk, as records read on demand."""
     if not path.is_file():
         raise OSError(f"{path.name} is missing")
-    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    db = connect(path)
     try:
+        # A file cut short (a full disk, a bad copy) is caught here, not by the first question reaching
+        # the missing part.
+        pages = db.execute("PRAGMA page_count").fetchone()[0] * db.execute("PRAGMA page_size").fetchone()[0]
+        if pages != path.stat().st_size:
+            raise sqlite3.DatabaseError(f"{path.name} holds {path.stat().st_size} bytes of {pages}")
         documents = [DocumentRecord(*row) for row in db.execute("SELECT * FROM documents ORDER BY rowid")]
-        chunks = [
-            ChunkRecord(r[0], r[1], r[2], r[3], r[4], r[5], tuple(json.loads(r[6])), r[7])
-            for r in db.execute("SELECT * FROM chunks ORDER BY row")
-        ]
-        sentences = [
-            SentenceRecord(r[0], r[1], r[2], r[3], tuple(json.loads(r[4])), r[5], r[6], r[7], tuple(r[8].split()))
-            for r in db.execute("SELECT * FROM sentences ORDER BY row")
-        ]
+        frequency = dict(db.execute("SELECT term, claims FROM vocabulary"))
     finally:
         db.close()
-    return documents, chunks, sentences
+    chunks = StoredRecords(path, "chunks", _chunk_record)
+    sentences = StoredRecords(path, "sentences", _sentence_record)
+    claims = StoredRecords(path, "claims", lambda r: frozenset(r[1].split()), key="unit")
+    return documents, chunks, sentences, ClaimTerms(claims, frequency)
+
+
+def _chunk_record(r: tuple[Any, ...]) -> ChunkRecord:
+    return ChunkRecord(r[0], r[1], r[2], r[3], r[4], r[5], tuple(json.loads(r[6])), r[7])
+
+
+def _sentence_record(r: tuple[Any, ...]) -> SentenceRecord:
+    return SentenceRecord(r[0], r[1], r[2], r[3], tuple(json.loads(r[4])), r[5], r[6], r[7], tuple(r[8].split()))

@@ -385,7 +385,7 @@ def markdown(results: Results, image: str) -> str:
         "# citeqa benchmark",
         "",
         f"`{COMMAND}` (parts: `--only query,peer,build,scale,footprint,tune,precision,scale-out`; sizes: "
-        "`--scale-sizes 100000,1000000`, `--scale-out-chunks 50000`). "
+        "`--scale-sizes 100000,1000000`, `--scale-out-chunks 51000`). "
         "Every comparison is a ratio of figures taken in the same run, on the same machine.",
         "",
         "## Targets",

@@ -121,7 +121,7 @@ class Answerer:
             unnamed = index.unnamed(names, given)
             named = _named_by_document(terms, in_corpus, given, index.naming_terms(hit.chunk.doc_id))
             for sentence, similarity in zip(sentences, similarities):
-                claim_terms = index.unit_terms.get(sentence.unit, frozenset())
+                claim_terms = index.claim_terms.of(sentence.unit)
                 sentence_terms = frozenset(sentence.terms)
                 evidence.append(
                     Evidence(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache, partial
 from pathlib import Path
@@ -14,6 +15,7 @@ from indexer.embedder import Embedder
 from indexer.index_files import ChunkRecord, IndexData, SentenceRecord, check_model, read_index
 from indexer.lexical import LexicalIndex
 from indexer.metadata import describe
+from indexer.records import StoredRecords
 from indexer.store import EXACT_SEARCH_LIMIT, FaissStore
 from indexer.terms import joined_names, lexical_terms, names_in, numbers_in
 from service.answering.filters import DocumentFilter
@@ -57,7 +59,8 @@ class SearchIndex:
     """Read-only, shared by all requests; built once when the service starts or reloads."""
 
     def __init__(self, data: IndexData, fusion: Fusion | None = None) -> None:
-        assert data.store is not None
+        # Read from disk (``open``): the records are read on demand, the term counts were stored.
+        assert data.store is not None and data.claim_terms is not None and isinstance(data.chunks, StoredRecords)
         self.data = data
         self.store: FaissStore = data.store
         self.lexical: LexicalIndex | None = data.lexical
@@ -65,24 +68,20 @@ class SearchIndex:
         self.chunks = data.chunks
         self.sentences = data.sentences
         self.sentence_vectors = data.sentence_vectors
+        self.claim_terms = data.claim_terms
         self.titles = {d.doc_id: d.title for d in data.documents}
         # The words naming each document (file name, company, period), as its lexical search reads them.
         self._naming_terms = {
-            d.doc_id: frozenset(lexical_terms(describe(d.doc_id, d.company, d.period)))
-            for d in data.documents
+            d.doc_id: frozenset(lexical_terms(describe(d.doc_id, d.company, d.period))) for d in data.documents
         }
         document_rows = {d.doc_id: i for i, d in enumerate(data.documents)}
         # The document (row in ``data.documents``) of each chunk: filters and name scores are per document.
-        self._chunk_documents = np.array([document_rows[c.doc_id] for c in data.chunks], dtype=np.int64)
+        self._chunk_documents = np.array([document_rows[d] for d in data.chunks.column("doc_id")], dtype=np.int64)
         self._numbers_of_row = lru_cache(maxsize=CHUNK_NUMBERS_CACHE)(partial(_chunk_numbers, data.chunks))
-        self.unit_terms = _unit_terms(data.sentences)
-        document_frequency: Counter[str] = Counter()
-        for terms in self.unit_terms.values():
-            document_frequency.update(terms)
-        self._df = document_frequency
-        self._units = max(len(self.unit_terms), 1)
+        self._df = data.claim_terms.frequency
+        self._units = max(data.claim_terms.claims, 1)
         self._by_prefix: dict[str, list[str]] = defaultdict(list)
-        for term in document_frequency:
+        for term in self._df:
             if len(term) >= _PREFIX:
                 self._by_prefix[term[:_PREFIX]].append(term)
 
@@ -120,12 +119,12 @@ class SearchIndex:
             scores = scores + lexical[candidates]
         pool = [(float(score), int(row)) for score, row in zip(scores, candidates)]
         chosen: list[Hit] = []
-        picked: Counter[str] = Counter()
+        picked: Counter[int] = Counter()  # chunks chosen of each document
         while pool and len(chosen) < k:
-            best = max(pool, key=lambda c: c[0] - REPEAT_PENALTY * picked[self.chunks[c[1]].doc_id])
+            best = max(pool, key=lambda c: c[0] - REPEAT_PENALTY * picked[int(self._chunk_documents[c[1]])])
             pool.remove(best)
             chunk = self.chunks[best[1]]
-            picked[chunk.doc_id] += 1
+            picked[int(self._chunk_documents[best[1]])] += 1
             chosen.append(Hit(chunk, self.titles.get(chunk.doc_id, ""), best[0]))
         return chosen
 
@@ -193,14 +192,14 @@ class SearchIndex:
 
     def idf(self, variants: frozenset[str]) -> float:
         """Rarity of a question term across claims; a term the corpus never uses is rarest of all."""
-        frequency = max((self._df[t] for t in variants), default=0)
+        frequency = max((self._df.get(t, 0) for t in variants), default=0)
         return math.log((self._units + 1) / (frequency + 0.5))
 
     def sentences_of(self, chunk: ChunkRecord) -> list[SentenceRecord]:
         return self.sentences[chunk.first_sentence : chunk.end_sentence]
 
 
-def _chunk_numbers(chunks: list[ChunkRecord], row: int) -> frozenset[str]:
+def _chunk_numbers(chunks: Sequence[ChunkRecord], row: int) -> frozenset[str]:
     """The numbers a passage states, read once and kept (``CHUNK_NUMBERS_CACHE``): every question that
     retrieves a passage asks for them (reading passages for their numbers took a tenth of the server's
     time under load)."""
@@ -235,12 +234,3 @@ def _same_word(a: str, b: str) -> bool:
             break
         common += 1
     return a == b or common >= max(_PREFIX, min(len(a), len(b)) - 2)
-
-
-def _unit_terms(sentences: list[SentenceRecord]) -> dict[int, frozenset[str]]:
-    """Terms of each claim as a whole: a sentence is judged with the claim it belongs to."""
-    terms: dict[int, set[str]] = defaultdict(set)
-    for sentence in sentences:
-        if sentence.kind != "heading":
-            terms[sentence.unit].update(sentence.terms)
-    return {unit: frozenset(found) for unit, found in terms.items()}
