@@ -61,8 +61,9 @@ class StoredRecords(Sequence[R], Generic[R]):
     def __getitem__(self, item: int | slice) -> R | list[R]:
         if isinstance(item, slice):
             start, stop, step = item.indices(self._length)
-            rows = list(self._range(start, max(stop, start)))
-            return rows[::step] if step != 1 else rows
+            if step != 1:
+                return [self[row] for row in range(start, stop, step)]
+            return list(self._range(start, max(stop, start)))
         found = self.get(item + self._length if item < 0 else item)
         if found is None:
             raise IndexError(f"{self.table} row {item} out of range")

@@ -25,8 +25,14 @@ def test_records_read_on_demand_are_the_records_written(seed_index: Path, large_
     assert len(large.chunks) == 1000 * len(seed.chunks) and len(large.sentences) == 1000 * len(seed.sentences)
     copy = 417 * len(seed.sentences)
     for written, read in zip(seed.sentences, large.sentences[copy : copy + len(seed.sentences)], strict=True):
-        assert (read.text, read.markers, read.terms, read.row) == (written.text, written.markers, written.terms, copy + written.row)
+        assert (read.text, read.markers, read.terms, read.row) == (
+            written.text,
+            written.markers,
+            written.terms,
+            copy + written.row,
+        )
     assert large.sentences[-1].text == seed.sentences[-1].text
+    assert [s.row for s in large.sentences[10:0:-3]] == [10, 7, 4, 1]
     assert [c.chunk_id for c in large.chunks][:3] == [f"copy-00000/{c.chunk_id}" for c in seed.chunks]
     with pytest.raises(IndexError):
         large.chunks[len(large.chunks)]
