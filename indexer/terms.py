@@ -102,6 +102,17 @@ def names_in(text: str, first_word: bool = False) -> list[str]:
     return [name for _, word in _name_words(text, first_word) for name in content_terms(word)]
 
 
+def whole_names(text: str, first_word: bool = False) -> list[frozenset[str]]:
+    """Each name as a whole, adjacent name words together ("Alexandr Wang" -> {"alexandr", "wang"});
+    ``first_word`` as for ``names_in``."""
+    runs: list[tuple[int, set[str]]] = []
+    for position, word in _name_words(text, first_word):
+        if not runs or runs[-1][0] != position - 1:
+            runs.append((position, set()))
+        runs[-1] = (position, runs[-1][1] | set(content_terms(word)))
+    return [frozenset(parts) for _, parts in runs if parts]
+
+
 def joined_names(text: str) -> dict[str, frozenset[str]]:
     """Names next to each other written as one word, as file names write them ("Best Buy's" ->
     "bestbuy"), each with its parts' stems ("best", "buy"). A capitalised first word may start one

@@ -7,8 +7,9 @@ corpus) must appear in the sentence's claim (the sentences its marker group clos
 that only the document's name gives leave the share. Every number the question names must be in the
 passage. Names are held closer: each must be in the sentence itself or in the name of its document, and
 when the question names a party its document is not named for, its rare words must be in that sentence
-too, as a claim may speak of several companies. Thresholds were measured on the gold set
-(``eval/gold.jsonl``).
+too, as a claim may speak of several companies. A question asking for a kind of thing (an age, a count,
+an amount, a date, a name) is answered only by a sentence holding one (``answer_types``). Thresholds were
+measured on the gold set (``eval/gold.jsonl``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import numpy as np
 from indexer.claims import render_with_group
 from indexer.index_files import SentenceRecord
 from indexer.terms import content_terms
+from service.answering.answer_types import asked_type, holds_type
 from service.answering.search_index import Hit, SearchIndex
 
 if TYPE_CHECKING:
@@ -95,9 +97,11 @@ class Answerer:
 
     def run(self, question: str, question_vector: np.ndarray, hits: list[Hit], index: SearchIndex) -> Answer:
         ranked = sorted(self.weigh(question, question_vector, hits, index), key=lambda e: -e.score)
-        if not ranked or not self._answers(ranked[0]):
+        asked = asked_type(question)
+        typed = [e for e in ranked if asked is None or holds_type(asked, e.sentence.text)]
+        if not typed or not self._answers(typed[0]):
             return Answer(ABSTENTION, abstained=True, sources=hits, evidence=ranked[:1])
-        return answer_of(self._choose(ranked, index), hits)
+        return answer_of(self._choose(typed, index), hits)
 
     def weigh(self, question: str, question_vector: np.ndarray, hits: list[Hit], index: SearchIndex) -> list[Evidence]:
         """Every answer-worthy sentence of the retrieved passages, with its similarity and coverage."""
