@@ -10,8 +10,8 @@ PORT ?= 8000
 # The quality bar CI holds the seed gold set to: just below the figures measured (eval/README.md).
 # The set holds 59 questions in users' own words beside the first 51, which alone still score as before
 # (accuracy 0.627); the own-words ones are what the answerer does not yet answer.
-EVAL_GATE := accuracy=0.48 hit@1=0.65 mrr=0.8 fact_recall=0.25 token_f1=0.22 marker_precision=0.95 \
-	marker_recall=0.24 unsupported_marker_rate=0 abstain_precision=0.39 abstain_recall=0.95
+EVAL_GATE := accuracy=0.50 hit@1=0.65 mrr=0.8 fact_recall=0.25 token_f1=0.22 marker_precision=0.95 \
+	marker_recall=0.24 unsupported_marker_rate=0 abstain_precision=0.39 abstain_recall=0.97
 
 .PHONY: install index serve test eval lint clean
 
