@@ -16,9 +16,10 @@ import pytest
 
 from indexer.build import Indexer
 from indexer.embedder import Embedder
+from service.answering.qa import QuestionAnswering
+from service.answering.search_index import SearchIndex
 from service.config import Settings
 from service.local_server import ServerFailed, local_server
-from service.answering.qa import QuestionAnswering
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
@@ -38,6 +39,16 @@ def seed_index(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> 
     index_dir = tmp_path_factory.mktemp("seed") / "index"
     Indexer(embedder, progress=False).run(CORPUS, index_dir)
     return index_dir
+
+
+def index_of(documents: Mapping[str, str], tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> SearchIndex:
+    """A built and opened index of ``documents`` (file name: text), for a test's own small corpus."""
+    corpus = tmp_path_factory.mktemp("corpus")
+    for name, text in documents.items():
+        (corpus / name).write_text(text, encoding="utf-8")
+    index_dir = tmp_path_factory.mktemp("index")
+    Indexer(embedder, progress=False).run(corpus, index_dir)
+    return SearchIndex.open(index_dir, embedder)
 
 
 @pytest.fixture(scope="session")

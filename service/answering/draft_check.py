@@ -24,7 +24,8 @@ from indexer.embedder import Embedder
 from indexer.index_files import SentenceRecord
 from indexer.markers import strip_markers
 from indexer.normalise import normalise
-from indexer.terms import NUMBER, stem
+from indexer.terms import NUMBER, content_terms, stem
+from service.answering.acronyms import acronym_phrases, writes
 from service.answering.arithmetic import explained
 from service.answering.search_index import Hit, Names, SearchIndex
 from service.answering.statements import Statement, statement, value
@@ -133,6 +134,9 @@ class DraftChecker:
         self, text: str, candidates: list[Support], index: SearchIndex, embedder: Embedder
     ) -> tuple[tuple[Support, ...], str | None]:
         """The supports of ``text`` in the report's order, or why it has none."""
+        phrases = acronym_phrases(text, {c.hit.chunk.row: c.hit.chunk.text for c in candidates}.values())
+        if phrases:
+            candidates = [_with_acronyms(c, phrases) for c in candidates]
         claim = statement(text)
         names = index.names_of(text, first_word=_first_word_names(text, candidates))
         name_terms = {name.text for name in names.names}
@@ -360,6 +364,16 @@ def _wrong_direction(text: str, supports: list[Support]) -> str | None:
     if (up and change < 0) or (down and change > 0):
         return f"the figures went {'down' if change < 0 else 'up'} from {min(by_year)} to {max(by_year)}"
     return None
+
+
+def _with_acronyms(support: Support, phrases: dict[str, str]) -> Support:
+    """``support`` holding each acronym whose words it writes: "diluted earnings per share" says
+    "diluted EPS"."""
+    text = support.sentence.text
+    said = [t for acronym, phrase in phrases.items() if writes(text, phrase) for t in content_terms(acronym)]
+    if not said:
+        return support
+    return replace(support, sentence=replace(support.sentence, terms=support.sentence.terms + tuple(said)))
 
 
 def _terms_of(support: Support) -> frozenset[str]:

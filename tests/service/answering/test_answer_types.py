@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from indexer.build import Indexer
 from indexer.embedder import Embedder
 from service.answering.answer_types import asked_type, holds_type
 from service.answering.answerer import Answer, Answerer
 from service.answering.search_index import SearchIndex
+from tests.conftest import index_of
 
 NOTE = """Harbor Freight Lines: deal note
 
@@ -21,11 +21,7 @@ Harbor's crane orders increased 12% after the deal [3]
 
 @pytest.fixture(scope="module")
 def index(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> SearchIndex:
-    corpus = tmp_path_factory.mktemp("harbor")
-    (corpus / "harbor-note.txt").write_text(NOTE, encoding="utf-8")
-    index_dir = corpus.parent / "harbor-index"
-    Indexer(embedder, progress=False).run(corpus, index_dir)
-    return SearchIndex.open(index_dir, embedder)
+    return index_of({"harbor-note.txt": NOTE}, tmp_path_factory, embedder)
 
 
 def ask(question: str, index: SearchIndex, embedder: Embedder) -> Answer:

@@ -8,11 +8,12 @@ from pathlib import Path
 import pytest
 
 from eval.drafts import FINANCEBENCH_PAGES, judge, load_drafts, open_indexes, summary
-from indexer.build import Indexer
 from indexer.embedder import Embedder
 from indexer.markers import markers_in
+from service.answering.acronyms import acronym_phrases
 from service.answering.draft_check import DraftChecker, draft_sentences, supports_in
 from service.answering.search_index import Hit, SearchIndex
+from tests.conftest import index_of
 
 NOTE = """Acme Robotics: quarterly note
 
@@ -37,12 +38,7 @@ Net income
 
 @pytest.fixture(scope="module")
 def index(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> SearchIndex:
-    corpus = tmp_path_factory.mktemp("acme")
-    (corpus / "acme-note.txt").write_text(NOTE, encoding="utf-8")
-    (corpus / "ACME_2023_10K_p10.txt").write_text(FILING, encoding="utf-8")
-    index_dir = corpus.parent / "acme-index"
-    Indexer(embedder, progress=False).run(corpus, index_dir)
-    return SearchIndex.open(index_dir, embedder)
+    return index_of({"acme-note.txt": NOTE, "ACME_2023_10K_p10.txt": FILING}, tmp_path_factory, embedder)
 
 
 def checked(sentence: str, index: SearchIndex, embedder: Embedder) -> tuple[str | None, str | None]:
@@ -130,3 +126,27 @@ def test_scripted_drafts_over_filings_keep_no_wrong_figure(embedder: Embedder, t
     wrong_figures = [j for j in judged if j.kept and j.sentence.kind in ("changed-number", "wrong-computation")]
     assert not wrong_figures, [j.sentence.text for j in wrong_figures]
     assert summary(judged)["faithful_kept"] >= 0.3
+
+
+RESULTS = """Orbit Resorts: full-year results
+
+Highlights - Diluted earnings per share of $3.49 in 2022 compared to $2.41 in 2021 [5] - Revenue for \
+the company rose 9% [6]
+"""
+
+
+@pytest.fixture(scope="module")
+def results_index(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> SearchIndex:
+    return index_of({"orbit-results.txt": RESULTS}, tmp_path_factory, embedder)
+
+
+def test_an_acronym_is_supported_by_the_words_it_stands_for(results_index: SearchIndex, embedder: Embedder) -> None:
+    sentence, reason = checked("The company's diluted EPS rose to $3.49 in 2022, from $2.41.", results_index, embedder)
+    assert reason is None and sentence is not None and markers_in(sentence) == ["[5]"]
+    sentence, reason = checked("The company's diluted EPS rose to $3.94 in 2022.", results_index, embedder)
+    assert sentence is None and reason is not None and "3.94" in reason
+
+
+def test_an_acronym_stands_only_for_words_that_say_something() -> None:
+    passages = ["Revenue for the company rose 9%.", "Diluted earnings per share rose."]
+    assert acronym_phrases("The FTC and diluted EPS.", passages) == {"EPS": "earnings per share"}
