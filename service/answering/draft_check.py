@@ -263,13 +263,19 @@ def _says_nothing(text: str) -> bool:
 
 def _first_word_names(text: str, candidates: list[Support]) -> bool:
     """Whether a sentence's capitalised first word may be a name: not when it opens a sentence ("Yes",
-    "Together", "Possibly") or the passages write it in lower case ("Fourth-quarter", "Total")."""
+    "Together", "Possibly"), nor when the passages write it in lower case ("Fourth-quarter", "Total")
+    or capitalise it only where a sentence or a line starts ("Diluted earnings per share")."""
     first = re.match(r"\W*([^\W\d_]+)", text)
     if not first or _OPENER.fullmatch(first[1]):
         return False
-    lower = re.compile(rf"\b{re.escape(first[1].lower())}\b")
+    word = re.escape(first[1])
+    lower = re.compile(rf"\b{word.lower()}\b")
+    # Capitalised after a word or a comma on the same line: a name, not a sentence's first word.
+    named = re.compile(rf"[\w,][ \t]+{word}\b")
     passages = {c.hit.chunk.row: c.hit.chunk.text for c in candidates}
-    return not any(lower.search(text) for text in passages.values())
+    return not any(lower.search(text) for text in passages.values()) and any(
+        named.search(text) for text in passages.values()
+    )
 
 
 def _document_names(index: SearchIndex, names: Names, doc_id: str) -> frozenset[str]:

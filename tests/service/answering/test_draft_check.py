@@ -147,6 +147,13 @@ def test_an_acronym_is_supported_by_the_words_it_stands_for(results_index: Searc
     assert sentence is None and reason is not None and "3.94" in reason
 
 
+def test_a_first_word_the_passages_capitalise_only_to_start_a_line_is_no_name(
+    results_index: SearchIndex, embedder: Embedder
+) -> None:
+    sentence, reason = checked("Diluted EPS rose to $3.49 in 2022, from $2.41 in 2021.", results_index, embedder)
+    assert reason is None and sentence is not None and markers_in(sentence) == ["[5]"]
+
+
 def test_an_acronym_stands_only_for_words_that_say_something() -> None:
     passages = ["Revenue for the company rose 9%.", "Diluted earnings per share rose."]
     assert acronym_phrases("The FTC and diluted EPS.", passages) == {"EPS": "earnings per share"}
