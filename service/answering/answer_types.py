@@ -17,6 +17,7 @@ from functools import lru_cache
 
 from indexer.markers import strip_markers
 from indexer.terms import content_terms, whole_names
+from service.answering.statements import MONTHS, YEAR
 
 
 class AnswerType(Enum):
@@ -44,7 +45,7 @@ class Asked:
 
 # Sentences whose names and values (amounts, dates, ...) are kept once read.
 INSTANCES_CACHE = 65536
-_MONTHS = "january|february|march|april|may|june|july|august|september|october|november|december"
+_MONTHS = "|".join(sorted(MONTHS))
 _MONTH = re.compile(rf"\b(?:{_MONTHS})\b", re.IGNORECASE)
 _SCALE = r"(?:\s?(?:thousand|million|billion|trillion|bn|mn|m|k)\b)?"
 _MONEY = re.compile(
@@ -54,8 +55,7 @@ _MONEY = re.compile(
 )
 _PER_UNIT = re.compile(r"^\s*(?:per|a|each|/)\s?\w+", re.IGNORECASE)
 _SHARE = re.compile(r"\b\d[\d.,]*\s?(?:%|percent\b|per cent\b)", re.IGNORECASE)
-_YEAR = re.compile(r"\b(?:19|20)\d\d\b")
-_DATE = re.compile(rf"{_MONTH.pattern}|{_YEAR.pattern}|\b[qh][1-4]\b", re.IGNORECASE)
+_DATE = re.compile(rf"{_MONTH.pattern}|{YEAR.pattern}|\b[qh][1-4]\b", re.IGNORECASE)
 _DAY = re.compile(
     rf"\b(?:{_MONTHS})\s+\d{{1,2}}(?:st|nd|rd|th)?\b|\b\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?(?:{_MONTHS})\b"
     r"|\b\d{4}-\d\d-\d\d\b",
@@ -168,7 +168,7 @@ def _values(kind: AnswerType, per_unit: bool, sentence: str) -> tuple[str, ...]:
         return _values(AnswerType.MONEY, per_unit, sentence) + _values(AnswerType.SHARE, per_unit, sentence)
     if kind is AnswerType.COUNT:
         # A count is a number that is not an amount, a share, a year or an age.
-        for pattern in (_MONEY, _SHARE, _YEAR, _AGE):
+        for pattern in (_MONEY, _SHARE, YEAR, _AGE):
             text = pattern.sub(" ", text)
     pattern = {
         AnswerType.SHARE: _SHARE,

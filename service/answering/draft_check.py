@@ -28,7 +28,7 @@ from indexer.terms import NUMBER, content_terms, stem
 from service.answering.acronyms import acronym_phrases, writes
 from service.answering.arithmetic import explained
 from service.answering.search_index import Hit, Names, SearchIndex
-from service.answering.statements import Statement, statement, value
+from service.answering.statements import YEAR, Statement, statement, value
 
 # A line of a table that is only a figure: "(5,053)", "$", "50,710", "—", "12.5 %".
 _FIGURE = re.compile(r"[\s$€£¥()%—–\-.,\d]*")
@@ -45,7 +45,6 @@ _LENDER_WORDS = 2
 # How far back in its document a passage's table header is looked for, in lines.
 _HEADER_REACH = 400
 _CLAUSE_BREAK = re.compile(r"[;()]|,(?!\d)|\b(?:versus|vs|compared with|against|than|from)\b")
-_YEAR = re.compile(r"\b(?:19|20)\d\d\b")
 # Share of a draft sentence's content words its support must hold, unless the draft sentence and a
 # supporting one are this close in meaning (a paraphrase: its other checks still apply). Fitted on the odd-numbered
 # drafts of eval/drafts.jsonl, reported on the even-numbered ones (eval/README.md).
@@ -134,11 +133,12 @@ class DraftChecker:
         self, text: str, candidates: list[Support], index: SearchIndex, embedder: Embedder
     ) -> tuple[tuple[Support, ...], str | None]:
         """The supports of ``text`` in the report's order, or why it has none."""
-        phrases = acronym_phrases(text, {c.hit.chunk.row: c.hit.chunk.text for c in candidates}.values())
+        passages = list({c.hit.chunk.row: c.hit.chunk.text for c in candidates}.values())
+        phrases = acronym_phrases(text, passages)
         if phrases:
             candidates = [_with_acronyms(c, phrases) for c in candidates]
         claim = statement(text)
-        names = index.names_of(text, first_word=_first_word_names(text, candidates))
+        names = index.names_of(text, first_word=_first_word_names(text, passages))
         name_terms = {name.text for name in names.names}
         forms = {t: index.variants(t) | {t} for t in claim.terms if t not in name_terms}
         words = list(forms.values())
@@ -261,7 +261,7 @@ def _says_nothing(text: str) -> bool:
     )
 
 
-def _first_word_names(text: str, candidates: list[Support]) -> bool:
+def _first_word_names(text: str, passages: list[str]) -> bool:
     """Whether a sentence's capitalised first word may be a name: not when it opens a sentence ("Yes",
     "Together", "Possibly"), nor when the passages write it in lower case ("Fourth-quarter", "Total")
     or capitalise it only where a sentence or a line starts ("Diluted earnings per share")."""
@@ -272,10 +272,7 @@ def _first_word_names(text: str, candidates: list[Support]) -> bool:
     lower = re.compile(rf"\b{word.lower()}\b")
     # Capitalised after a word or a comma on the same line: a name, not a sentence's first word.
     named = re.compile(rf"[\w,][ \t]+{word}\b")
-    passages = {c.hit.chunk.row: c.hit.chunk.text for c in candidates}
-    return not any(lower.search(text) for text in passages.values()) and any(
-        named.search(text) for text in passages.values()
-    )
+    return not any(lower.search(p) for p in passages) and any(named.search(p) for p in passages)
 
 
 def _document_names(index: SearchIndex, names: Names, doc_id: str) -> frozenset[str]:
@@ -318,11 +315,11 @@ def _statements_of(
         if figures and all(
             _is_year(f.text.strip()) for f in figures
         ):  # the header: "Years ended ...", "2022", "2021"
-            years = [y for line in [sentence, *figures] for y in _YEAR.findall(line.text)]
+            years = [y for line in [sentence, *figures] for y in YEAR.findall(line.text)]
             continue
         values = [n for line in [sentence, *figures] for n in NUMBER.findall(line.text) if not _is_year(n)]
         if not figures and len(values) < 2:
-            years += [y for y in _YEAR.findall(sentence.text) if y not in years]
+            years += [y for y in YEAR.findall(sentence.text) if y not in years]
             continue
         if not values or sentence.row < first_row:
             continue
@@ -341,8 +338,8 @@ def _wrong_years(text: str, supports: list[Support]) -> str | None:
                 for m in NUMBER.finditer(clause):
                     if m[0].replace(",", "") != figure:
                         continue
-                    after = [y for y in _YEAR.finditer(clause) if y.start() > m.start()]
-                    before = [y for y in _YEAR.finditer(clause) if y.start() < m.start()]
+                    after = [y for y in YEAR.finditer(clause) if y.start() > m.start()]
+                    before = [y for y in YEAR.finditer(clause) if y.start() < m.start()]
                     stated = after[0][0] if after else before[-1][0] if before else year
                     if stated != year:
                         return f"{m[0]} is the figure for {year}, not {stated}"
@@ -470,4 +467,4 @@ def _holds(text: str, number: str, scale: str) -> bool:
 
 
 def _is_year(number: str) -> bool:
-    return _YEAR.fullmatch(number) is not None
+    return YEAR.fullmatch(number) is not None

@@ -36,7 +36,8 @@ _SCALES = {
     "m": "million",
     "k": "thousand",
 }
-_MONTHS = frozenset("january february march april may june july august september october november december".split())
+MONTHS = frozenset("january february march april may june july august september october november december".split())
+YEAR = re.compile(r"\b(?:19|20)\d\d\b")
 _WORDS = re.compile(r"[a-z]+(?:'[a-z]+)?")
 # Counts written as words are numbers too: "two board seats" states a number.
 NUMBER_WORDS = {
@@ -156,7 +157,7 @@ def statement(text: str) -> Statement:
         numbers=frozenset(numbers_in(plain) | counted),
         quantities=quantities,
         values=frozenset(v for v in (value(n, scale) for n, scale in quantities) if v is not None),
-        months=frozenset(_MONTHS & set(words) - {"may"} | ({"may"} if "maymonth" in words else set())),
+        months=frozenset(MONTHS & set(words) - {"may"} | ({"may"} if "maymonth" in words else set())),
         clauses=tuple(c for c in clauses if c.terms),
         certain=frozenset(_CERTAINTY & set(words)),
     )
