@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import functools
+import importlib
 import json
 import os
 import re
@@ -44,6 +45,8 @@ WORK = OUT / "work"
 SEED_CORPUS = ROOT / "corpus"
 FINANCEBENCH = Path(os.environ.get("CITEQA_FINANCEBENCH", ROOT.parent / "shared" / "data" / "financebench" / "corpus"))
 PARTS = ("query", "peer", "build", "scale", "footprint", "tune", "precision", "scale-out")
+# What the bench extra brings: the plot every run draws, and the peer that part measures against.
+EXTRA_MODULES = {"matplotlib": "*", "langchain_community": "peer", "langchain_huggingface": "peer"}
 CLIENTS = (1, 4, 16)
 ROUNDS = 4
 Figures = dict[str, object]
@@ -83,6 +86,9 @@ def main() -> None:
     unknown = set(parts) - set(PARTS)
     if unknown:
         parser.error(f"unknown parts {sorted(unknown)}; choose from {','.join(PARTS)}")
+    missing = missing_modules([name for name, part in EXTRA_MODULES.items() if part == "*" or part in parts])
+    if missing:
+        parser.error(f"{', '.join(missing)} not installed: the benchmark needs its extra, pip install -e '.[bench]'")
     OUT.mkdir(parents=True, exist_ok=True)
     results_path = OUT / "bench.json"
     results: dict[str, Figures] = json.loads(results_path.read_text()) if results_path.exists() else {}
@@ -108,6 +114,17 @@ def main() -> None:
         print(json.dumps(results[part], indent=2), flush=True)
     summary = write_report(results, OUT, ROOT / "eval" / "bench" / "BENCHMARKS.md")
     print(summary)
+
+
+def missing_modules(names: list[str]) -> list[str]:
+    """Those of ``names`` that cannot be imported: found before a run, not after minutes of measuring."""
+    missing = []
+    for name in names:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            missing.append(name)
+    return missing
 
 
 def ensure_index(corpus: Path, name: str) -> Path:
