@@ -40,13 +40,18 @@ def stem(word: str) -> str:
 
 def content_terms(text: str) -> list[str]:
     """Stemmed content words in order; numbers keep their digits ("14.8", "2025", "49")."""
-    terms: list[str] = []
-    for word in _WORD.findall(strip_markers(text).lower()):
-        word = word.replace("’", "'").removesuffix("'s")
+    return [term for _, term in content_words(text)]
+
+
+def content_words(text: str) -> list[tuple[str, str]]:
+    """Content words in order, each as written and as its term (``content_terms``)."""
+    words: list[tuple[str, str]] = []
+    for written in _WORD.findall(strip_markers(text)):
+        word = written.lower().replace("’", "'").removesuffix("'s")
         if word in STOPWORDS or (len(word) < 2 and not word.isdigit()):
             continue
-        terms.append(_term(word))
-    return terms
+        words.append((written[: len(word)], _term(word)))
+    return words
 
 
 def _term(word: str) -> str:

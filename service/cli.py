@@ -300,6 +300,8 @@ def _ask(settings: Settings, args: argparse.Namespace) -> int:
         print(json.dumps(response.model_dump(), indent=2, ensure_ascii=False))
         return 0
     print(response.answer)
+    if response.note:
+        print(f"  ({response.note})")
     # One line per quoted passage with all its markers: a claim cited [1][6] is one quote, not two.
     quoted: dict[tuple[str, str, str], list[str]] = {}
     for citation in response.citations:

@@ -21,7 +21,7 @@ import numpy as np
 
 from indexer.claims import render_with_group
 from indexer.index_files import SentenceRecord
-from indexer.terms import content_terms
+from indexer.terms import content_terms, content_words
 from service.answering.answer_types import asked_type, holds_type
 from service.answering.search_index import Hit, SearchIndex
 
@@ -100,7 +100,8 @@ class Answerer:
         asked = asked_type(question)
         typed = [e for e in ranked if asked is None or holds_type(asked, e.sentence.text)]
         if not typed or not self._answers(typed[0]):
-            return Answer(ABSTENTION, abstained=True, sources=hits, evidence=ranked[:1])
+            note = unused_words_note(question, hits, index)
+            return Answer(ABSTENTION, abstained=True, sources=hits, evidence=ranked[:1], note=note)
         return answer_of(self._choose(typed, index), hits)
 
     def weigh(self, question: str, question_vector: np.ndarray, hits: list[Hit], index: SearchIndex) -> list[Evidence]:
@@ -186,6 +187,19 @@ def _coverage(variants: list[frozenset[str]], weights: np.ndarray, terms: frozen
     if total <= 0:
         return 0.0
     return float(sum(w for w, f in zip(weights, found) if f) / total)
+
+
+def unused_words_note(question: str, hits: list[Hit], index: SearchIndex) -> str | None:
+    """Which words of an unanswered question no sentence of the reports uses (nor the name of a document
+    retrieved for it): a typo, a word the reports put otherwise, or a thing they never mention. A
+    user who sees it knows what to change, rather than guessing the reports' wording."""
+    naming = frozenset().union(*(index.naming_terms(hit.chunk.doc_id) for hit in hits))
+    unused = dict.fromkeys(w for w, t in content_words(question) if not index.variants(t) and t not in naming)
+    if not unused:
+        return None
+    quoted = [f'"{word}"' for word in unused]
+    listed = quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} or {quoted[-1]}"
+    return f"no sentence of the reports uses the word{'s' if len(quoted) > 1 else ''} {listed}"
 
 
 def answer_of(chosen: list[Evidence], sources: list[Hit], note: str | None = None) -> Answer:

@@ -132,7 +132,12 @@ class AskResponse(BaseModel):
     sources: list[Source]
     mode: Literal["extractive", "generated"] = Field("extractive", description="what produced the answer")
     dropped: list[DroppedOut] = Field([], description="a model's sentences the passages did not support")
-    note: str | None = Field(None, description="why generated answers fell back to the extractive one")
+    note: str | None = Field(
+        None,
+        description="what the answer's text does not say: the words of an unanswered question no report"
+        " sentence uses, a part of the question left unanswered, a filter matching no document, or why a"
+        " model's answer fell back to the extractive one",
+    )
 
     @classmethod
     def of(cls, answer: Answer) -> AskResponse:

@@ -26,6 +26,15 @@ def test_ask_quotes_each_passage_once_with_all_its_markers(seed_index: Path) -> 
     ]
 
 
+def test_ask_prints_why_an_unanswered_question_is_not_answered(seed_index: Path) -> None:
+    result = run_citeqa("ask", "What was Scale AI's revenue in 2024?", "--index-dir", str(seed_index))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "The reports do not answer this question.",
+        '  (no sentence of the reports uses the words "revenue" or "2024")',
+    ]
+
+
 def test_ask_json_matches_the_http_contract(seed_index: Path) -> None:
     result = run_citeqa("ask", "What was Scale AI's revenue in 2024?", "--json", "--index-dir", str(seed_index))
     assert result.returncode == 0, result.stderr

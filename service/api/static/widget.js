@@ -60,6 +60,7 @@ h2 { flex: 1; margin: 0; font-size: 16px; font-weight: 650; }
 .answer.abstained { background: #f3f3f3; border: 1px dashed #8a8f9e; color: #4a4f5e; font-style: italic; }
 .badge { display: inline-block; margin-bottom: 4px; font: 600 12px/1.4 system-ui, sans-serif; font-style: normal;
   color: #5b6072; text-transform: uppercase; letter-spacing: .04em; }
+.answer .note { margin-top: 6px; font-size: 13px; font-style: normal; }
 .answer.error { background: #fff4f4; border: 1px solid #d64545; color: #7a1f1f; }
 .retry { margin-top: 8px; border: 1px solid #b53030; background: #fff; color: #8c1d1d; border-radius: 8px; padding: 4px 12px; }
 .chip { display: inline-block; margin: 0 1px; padding: 0 5px; min-width: 26px; border: 1px solid var(--accent);
@@ -278,14 +279,14 @@ input { flex: 1; min-width: 0; font: inherit; padding: 9px 12px; border: 1px sol
       for (const saved of Array.isArray(stored) ? stored : []) {
         if (!saved || typeof saved.question !== "string" || typeof saved.answer !== "string") continue;
         const turn = this.addTurn(saved.question);
-        Object.assign(turn, { answer: saved.answer, abstained: !!saved.abstained, citations: saved.citations || [], sources: saved.sources || [], done: true });
+        Object.assign(turn, { answer: saved.answer, abstained: !!saved.abstained, note: typeof saved.note === "string" ? saved.note : null, citations: saved.citations || [], sources: saved.sources || [], done: true });
         this.renderAnswer(turn);
       }
     }
 
     save() {
       const done = this.turns.filter((t) => t.done).slice(-MAX_STORED_TURNS);
-      const kept = done.map(({ question, answer, abstained, citations, sources }) => ({ question, answer, abstained, citations, sources }));
+      const kept = done.map(({ question, answer, abstained, note, citations, sources }) => ({ question, answer, abstained, note, citations, sources }));
       try {
         sessionStorage.setItem(this.storageKey, JSON.stringify(kept));
       } catch (_) {
@@ -295,7 +296,7 @@ input { flex: 1; min-width: 0; font: inherit; padding: 9px 12px; border: 1px sol
 
     addTurn(question) {
       const box = el("div", { class: "answer", "aria-busy": "false" });
-      const turn = { question, answer: "", abstained: false, citations: [], sources: [], done: false, box, pinned: null };
+      const turn = { question, answer: "", abstained: false, note: null, citations: [], sources: [], done: false, box, pinned: null };
       this.log.append(el("div", { class: "question" }, el("span", { class: "sr-only" }, "You asked: "), question), box);
       this.turns.push(turn);
       return turn;
@@ -306,7 +307,7 @@ input { flex: 1; min-width: 0; font: inherit; padding: 9px 12px; border: 1px sol
         .filter((t) => t.done && t !== turn)
         .map((t) => t.question.slice(0, MAX_QUESTION))
         .slice(-MAX_HISTORY);
-      Object.assign(turn, { answer: "", abstained: false, citations: [], sources: [], done: false, error: null });
+      Object.assign(turn, { answer: "", abstained: false, note: null, citations: [], sources: [], done: false, error: null });
       turn.box.setAttribute("aria-busy", "true");
       this.renderAnswer(turn);
       this.send.disabled = true;
@@ -332,6 +333,7 @@ input { flex: 1; min-width: 0; font: inherit; padding: 9px 12px; border: 1px sol
           else if (event === "citations") turn.citations = payload;
           else if (event === "done") {
             turn.abstained = !!payload.abstained;
+            turn.note = typeof payload.note === "string" ? payload.note : null;
             turn.done = true;
           }
           this.renderAnswer(turn);
@@ -370,6 +372,8 @@ input { flex: 1; min-width: 0; font: inherit; padding: 9px 12px; border: 1px sol
       }
       turn.quote = el("div", { class: "quote", id: `citeqa-quote-${++uid}`, "aria-live": "polite", hidden: true });
       box.append(el("span", { class: "sr-only" }, "Answer: "), this.answerText(turn), turn.quote);
+      // Why it is not answered (the question's words no report uses): what to change, not a guess.
+      if (turn.abstained && turn.note) box.append(el("p", { class: "note" }, turn.note));
       if (turn.sources.length) box.append(this.sourceList(turn));
       if (turn.pinned) this.showQuote(turn, turn.pinned);
       this.log.scrollTop = this.log.scrollHeight;

@@ -305,3 +305,21 @@ def test_a_line_saying_the_report_has_no_information_is_no_cited_answer(client: 
         'the report says it has no information on this: "No information provided regarding the report industry '
         'investment rating." (meta-scale-ai-acquisition.txt)'
     )
+
+
+def test_an_unanswered_question_says_which_of_its_words_no_report_uses(client: TestClient) -> None:
+    body = client.post("/ask", json={"question": "What was Scale AI's revenue in 2024?"}).json()
+    assert body["abstained"] is True
+    assert body["note"] == 'no sentence of the reports uses the words "revenue" or "2024"'
+    typo = client.post("/ask", json={"question": "Who founded Scael AI?"}).json()
+    assert typo["abstained"] is True
+    assert typo["note"] == 'no sentence of the reports uses the word "Scael"'
+    answered = client.post("/ask", json={"question": "Who is Scale AI's founder?"}).json()
+    assert answered["abstained"] is False and answered["note"] is None
+
+
+def test_words_the_name_of_a_retrieved_document_gives_are_not_called_unused(filings_client: TestClient) -> None:
+    # No sentence says "Acme" or "2024"; the file names acme_2024_annual.txt do.
+    body = filings_client.post("/ask", json={"question": "What did Acme pay its chief executive in 2024?"}).json()
+    assert body["abstained"] is True
+    assert body["note"] == 'no sentence of the reports uses the words "pay", "chief" or "executive"'
