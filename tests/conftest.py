@@ -41,14 +41,28 @@ def seed_index(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> 
     return index_dir
 
 
-def index_of(documents: Mapping[str, str], tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> SearchIndex:
-    """A built and opened index of ``documents`` (file name: text), for a test's own small corpus."""
+def built_index(documents: Mapping[str, str], tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Path:
+    """The folder of a built index of ``documents`` (file name: text), for a test's own small corpus."""
     corpus = tmp_path_factory.mktemp("corpus")
     for name, text in documents.items():
         (corpus / name).write_text(text, encoding="utf-8")
     index_dir = tmp_path_factory.mktemp("index")
     Indexer(embedder, progress=False).run(corpus, index_dir)
-    return SearchIndex.open(index_dir, embedder)
+    return index_dir
+
+
+def index_of(documents: Mapping[str, str], tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> SearchIndex:
+    """A built and opened index of ``documents``."""
+    return SearchIndex.open(built_index(documents, tmp_path_factory, embedder), embedder)
+
+
+def answering_of(
+    documents: Mapping[str, str], tmp_path_factory: pytest.TempPathFactory, embedder: Embedder
+) -> QuestionAnswering:
+    """Question answering, loaded, over a built index of ``documents``."""
+    pipeline = QuestionAnswering(Settings(index_dir=built_index(documents, tmp_path_factory, embedder)), embedder=embedder)
+    pipeline.warm_up()
+    return pipeline
 
 
 @pytest.fixture(scope="session")

@@ -128,15 +128,20 @@ class Answerer:
             for sentence, similarity in zip(sentences, similarities):
                 claim_terms = index.claim_terms.of(sentence.unit)
                 sentence_terms = frozenset(sentence.terms)
+                # The document's name does not stand in for a party when the sentence names another.
+                required = index.named_by_document_only(names, given, sentence, hit.chunk.doc_id) if given else []
+                forms = frozenset().union(*(name.forms for name in required))
+                held = [n and t not in forms for t, n in zip(terms, named)]
+                alone = unnamed + required
                 evidence.append(
                     Evidence(
                         sentence,
                         hit,
                         float(similarity),
-                        _coverage(variants, weights, claim_terms, named),
-                        _coverage(variants, weights, sentence_terms, named),
-                        numbers_found and not index.missing_names(unnamed, sentence_terms),
-                        judged_alone=bool(unnamed),
+                        _coverage(variants, weights, claim_terms, held),
+                        _coverage(variants, weights, sentence_terms, held),
+                        numbers_found and not index.missing_names(alone, sentence_terms),
+                        judged_alone=bool(alone),
                     )
                 )
         return evidence

@@ -33,6 +33,8 @@ REPEAT_PENALTY = 0.05
 _CANDIDATES_PER_RESULT = 4
 # Passages whose numbers are kept once read.
 CHUNK_NUMBERS_CACHE = 2048
+# Names each sentence gives, read when a question relies on its document's name for one of its own.
+SENTENCE_NAMES_CACHE = 8192
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,7 @@ class SearchIndex:
         # The document (row in ``data.documents``) of each chunk: filters and name scores are per document.
         self._chunk_documents = np.array([document_rows[d] for d in data.chunks.column("doc_id")], dtype=np.int64)
         self._numbers_of_row = lru_cache(maxsize=CHUNK_NUMBERS_CACHE)(partial(_chunk_numbers, data.chunks))
+        self._names_of_sentence = lru_cache(maxsize=SENTENCE_NAMES_CACHE)(partial(_sentence_names, data.sentences))
         self._df = data.claim_terms.frequency
         self._units = max(data.claim_terms.claims, 1)
         self._by_prefix: dict[str, list[str]] = defaultdict(list)
@@ -169,6 +172,19 @@ class SearchIndex:
         joined = {part for term, parts in names.joined.items() if term in naming for part in parts}
         return frozenset(joined | {name.text for name in names.names if name.forms & naming})
 
+    def named_by_document_only(
+        self, names: Names, given: frozenset[str], sentence: SentenceRecord, doc_id: str
+    ) -> list[Name]:
+        """Those of the ``given`` names that ``sentence`` does not name while it names another party its
+        document is named by: in a report named for Meta and Scale AI, a sentence on Scale AI's clients
+        does not say what Meta's clients did. Such names must be in the sentence itself."""
+        terms = frozenset(sentence.terms)
+        absent = [name for name in names.names if name.text in given and not name.forms & terms]
+        if not absent:
+            return []
+        parties = self._names_of_sentence(sentence.row) & self.naming_terms(doc_id)
+        return absent if parties - frozenset().union(*(name.forms for name in absent)) else []
+
     @staticmethod
     def unnamed(names: Names, given: frozenset[str]) -> list[Name]:
         """Those of ``names`` a document's name does not give (``given``, from ``document_names``)."""
@@ -234,3 +250,7 @@ def _same_word(a: str, b: str) -> bool:
             break
         common += 1
     return a == b or common >= max(_PREFIX, min(len(a), len(b)) - 2)
+
+
+def _sentence_names(sentences: Sequence[SentenceRecord], row: int) -> frozenset[str]:
+    return frozenset(names_in(sentences[row].text, first_word=True))

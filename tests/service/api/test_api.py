@@ -16,6 +16,7 @@ from indexer.location import IndexLocation
 from service.api.app import create_app
 from service.config import Settings
 from service.answering.qa import QuestionAnswering
+from tests.conftest import answering_of
 
 
 @pytest.fixture(scope="module")
@@ -218,6 +219,21 @@ def test_company_and_period_filter_search_ask_and_stream(filings_client: TestCli
     nothing = filings_client.post("/ask", json={**body, "company": "Initech"}).json()
     assert nothing["abstained"] and nothing["sources"] == []
     assert nothing["note"] == "no document matches the filters (company=Initech)"
+
+
+def test_a_report_named_for_two_parties_does_not_lend_one_to_a_sentence_about_the_other(
+    tmp_path_factory: pytest.TempPathFactory, embedder: Embedder
+) -> None:
+    # The file name gives Orbis and Nimbus; the sentence on lost clients names only Nimbus.
+    report = (
+        "Orbis bought a 49% stake in Nimbus for $9.6 billion [1].\n\nAfter the deal, clients such as Vertex "
+        "and Helio ended their contracts with Nimbus [2].\n"
+    )
+    pipeline = answering_of({"orbis-nimbus-deal.txt": report}, tmp_path_factory, embedder)
+    answer = pipeline.ask("Which clients ended their contracts with Nimbus?")
+    assert not answer.abstained and answer.text.endswith("ended their contracts with Nimbus [2].")
+    for question in ("Which clients ended their contracts with Orbis?", "Did Orbis end its contracts with Nimbus?"):
+        assert pipeline.ask(question).abstained, question
 
 
 @pytest.mark.parametrize(
