@@ -111,10 +111,12 @@ def _kind(lower: str) -> AnswerType | None:
         return AnswerType.COUNT
     if re.search(r"\bwho(?:'s|m|se)?\b", lower):
         return AnswerType.NAME
-    # The last word naming a type heads the phrase: a "per-share price" is money, a "price target" too.
-    for word in reversed(_asked_words(lower)):
+    # The last word naming a type heads the phrase: a "per-share price" is money, a "price target" too;
+    # but a time before another word says when, not what ("third-quarter revenue", "year-end cash").
+    words = _asked_words(lower)
+    for position in reversed(range(len(words))):
         for kind, naming in _TYPE_WORDS.items():
-            if word in naming:
+            if words[position] in naming and not (kind is AnswerType.DATE and position < len(words) - 1):
                 return kind
     if re.search(r"\bwhen\b", lower):
         return AnswerType.DAY if re.search(r"\bexact(?:ly)?\b", lower) else AnswerType.DATE
@@ -137,6 +139,9 @@ def _asked_words(lower: str) -> list[str]:
             continue
         if word in _PHRASE_END or len(picked) == _PHRASE_WORDS:
             break
+        if word.endswith("'s"):  # the owner of what is asked: "what was initech's third-quarter revenue"
+            picked = []
+            continue
         picked.append(word)
     return picked if found else words
 

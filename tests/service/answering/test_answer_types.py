@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from indexer.embedder import Embedder
-from service.answering.answer_types import asked_type, holds_type
+from service.answering.answer_types import AnswerType, asked_type, holds_type
 from service.answering.answerer import Answer, Answerer
 from service.answering.search_index import SearchIndex
 from tests.conftest import index_of
@@ -72,3 +72,16 @@ def test_what_the_question_gives_is_not_its_answer() -> None:
     assert count is not None
     assert holds_type(count, "We closed 20 stores in 2023.") and not holds_type(count, "Stores closed in 2023.")
     assert asked_type("Why did the clients leave?") is None
+
+
+def test_a_time_qualifying_what_is_asked_does_not_ask_for_a_date(
+    tmp_path_factory: pytest.TempPathFactory, embedder: Embedder
+) -> None:
+    assert asked_type("What was Initech's third-quarter revenue?") is None
+    assert asked_type("What is Acme's year-end cash balance?") is None
+    for question in ("Which quarter had the highest revenue?", "What year did Harbor buy the stake?"):
+        asked = asked_type(question)
+        assert asked is not None and asked.type is AnswerType.DATE, question
+    notes = {"initech-notes.txt": "Initech's third-quarter revenue was $42 million, up 5% from a year earlier [1]."}
+    answer = ask("What was Initech's third-quarter revenue?", index_of(notes, tmp_path_factory, embedder), embedder)
+    assert not answer.abstained and "$42 million" in answer.text and answer.text.endswith("[1].")
