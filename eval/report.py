@@ -41,10 +41,17 @@ _DEFINITIONS = {
 KINDS = ("direct", "paraphrase", "inherited", "multi-claim", "unanswerable")
 
 
+# The metrics' names as a user writes them (``hit@N``: any cutoff).
+METRIC_NAMES = tuple(name + "N" if name.endswith("@") else name for name in _DEFINITIONS)
+
+
 def definition(name: str) -> str:
-    """One line saying what the metric ``name`` measures (``hit@3``: the top 3 passages)."""
+    """One line saying what the metric ``name`` measures (``hit@3``: the top 3 passages); empty for a
+    name that is no metric's."""
     prefix, at, n = name.partition("@")
-    return _DEFINITIONS.get(prefix + at, "").format(n=n) if at else _DEFINITIONS.get(name, "")
+    if at:
+        return _DEFINITIONS.get(prefix + at, "").format(n=n) if n.isdigit() else ""
+    return _DEFINITIONS.get(name, "")
 
 
 def by_kind(run: EvalRun) -> dict[str, dict[str, int]]:

@@ -334,6 +334,8 @@ def _eval(settings: Settings, args: argparse.Namespace) -> int:
     from eval.runner import in_process, over_http, run_eval
 
     gates = [_gate(text) for text in args.fail_under]
+    if args.report and args.report.exists() and not args.report.is_dir():
+        raise ValueError(f"--report {args.report}: not a folder (the reports are written into one)")
     items = load_gold(args.gold, args.format)
     if args.half:
         items = split_half(items, args.half)
@@ -368,11 +370,16 @@ def _eval(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _gate(text: str) -> tuple[str, float]:
+    from eval.report import METRIC_NAMES, definition
+
     metric, _, value = text.partition("=")
     try:
-        return metric.strip(), float(value)
+        threshold = float(value)
     except ValueError:
         raise ValueError(f"--fail-under takes METRIC=VALUE, e.g. accuracy=0.6 (got {text!r})") from None
+    if not definition(metric.strip()):
+        raise ValueError(f"--fail-under: no metric {metric.strip()!r} (metrics: {', '.join(METRIC_NAMES)})")
+    return metric.strip(), threshold
 
 
 def _convert(settings: Settings, args: argparse.Namespace) -> int:

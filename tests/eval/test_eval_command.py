@@ -78,6 +78,16 @@ def test_fail_under_turns_a_regression_into_a_failing_exit(seed_index: Path) -> 
     assert failing.returncode == 1 and "accuracy" in failing.stderr
     typo = run_citeqa("eval", str(GOLD), "--index-dir", str(seed_index), "--quiet", "--fail-under", "acuracy=0.5")
     assert typo.returncode == 2 and "no metric 'acuracy'" in typo.stderr
+    assert typo.stdout == ""  # said before the questions are asked, not after
+
+
+def test_a_report_path_that_is_a_file_is_refused_before_the_run(seed_index: Path, tmp_path: Path) -> None:
+    taken = tmp_path / "notes.md"
+    taken.write_text("mine", encoding="utf-8")
+    result = run_citeqa("eval", str(GOLD), "--index-dir", str(seed_index), "--quiet", "--report", str(taken))
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr == f"citeqa: --report {taken}: not a folder (the reports are written into one)\n"
+    assert taken.read_text(encoding="utf-8") == "mine"
 
 
 def test_convert_writes_another_format(tmp_path: Path) -> None:
