@@ -28,7 +28,9 @@ NOT_READ_SHOWN = 5
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:  # with the command's own usage line, not the top level's
+        args.command.error(f"unrecognized arguments: {' '.join(unknown)}")
     overrides = {
         key: value
         for key, value in vars(args).items()
@@ -38,7 +40,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = Settings(**overrides)
     except ValidationError as error:
         problems = "; ".join(
-            f"{'.'.join(map(str, problem['loc']))} (CITEQA_{str(problem['loc'][0]).upper()}): {problem['msg']}"
+            f"{_setting_source(args.command, str(problem['loc'][0]), overrides)}: {problem['msg']}"
             for problem in error.errors()
         )
         print(f"citeqa: {problems}", file=sys.stderr)
@@ -54,6 +56,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as error:  # a path that is a folder where a file was meant, or one not writable
         print(f"citeqa: {_os_error(error)}", file=sys.stderr)
         return 2
+
+
+def _setting_source(command: argparse.ArgumentParser, field: str, given: dict[str, object]) -> str:
+    """Where a setting came from, as the user wrote it: the command's option (``--top-k``, ``--k``), or
+    the environment variable (``CITEQA_TOP_K``)."""
+    if field in given:
+        for action in command._actions:
+            if action.dest == field and action.option_strings:
+                return action.option_strings[-1]
+    return f"CITEQA_{field.upper()}"
 
 
 def _os_error(error: OSError) -> str:
@@ -89,7 +101,7 @@ def _parser() -> argparse.ArgumentParser:
     index.add_argument("--ray-actors", type=int, help="embedder actors on the cluster, one CPU each (default: one per CPU)")
     index.add_argument("--ray-batch-size", type=int, help="texts an actor embeds a call (default: 256)")
     _runtime_option(index)
-    index.set_defaults(run=_index)
+    index.set_defaults(run=_index, command=index)
 
     serve = commands.add_parser("serve", help="serve the HTTP API")
     _index_dir_option(serve)
@@ -106,7 +118,7 @@ def _parser() -> argparse.ArgumentParser:
         help="worker processes answering on the port, each with its own model, sharing the index (default: 1)",
     )
     _runtime_option(serve)
-    serve.set_defaults(run=_serve)
+    serve.set_defaults(run=_serve, command=serve)
 
     ask = commands.add_parser("ask", help="answer one question from the index")
     ask.add_argument("question")
@@ -117,7 +129,7 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("--company", help="search only documents of this company ('Best Buy' = 'BESTBUY')")
     ask.add_argument("--period", help="search only documents of this period or within it (2023, FY2023, 2023Q2)")
     _mode_option(ask)
-    ask.set_defaults(run=_ask)
+    ask.set_defaults(run=_ask, command=ask)
 
     evaluate = commands.add_parser("eval", help="score answers against gold questions")
     evaluate.add_argument("gold", nargs="?", type=Path, default=Path("eval/gold.jsonl"), help="gold file or BEIR folder")
@@ -145,14 +157,14 @@ def _parser() -> argparse.ArgumentParser:
         help="only the questions thresholds are fitted on (odd-numbered ids) or only the others (even)",
     )
     evaluate.add_argument("--quiet", action="store_true", help="no progress bar")
-    evaluate.set_defaults(run=_eval)
+    evaluate.set_defaults(run=_eval, command=evaluate)
 
     convert = commands.add_parser("convert", help="convert a gold set between formats")
     convert.add_argument("source", type=Path)
     convert.add_argument("destination", type=Path, help="a .jsonl file, or a folder for beir")
     convert.add_argument("--from", dest="source_format", choices=["citeqa", "ragas", "beir", "financebench"])
     convert.add_argument("--to", dest="target_format", required=True, choices=["citeqa", "ragas", "beir"])
-    convert.set_defaults(run=_convert)
+    convert.set_defaults(run=_convert, command=convert)
     return parser
 
 
@@ -270,9 +282,24 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     _check_index(settings)  # before the imports and the model load: a wrong path is told in a second
     if args.pid_file and not args.pid_file.parent.is_dir():
         raise ValueError(f"--pid-file: the folder {args.pid_file.parent} does not exist")
+    _check_address(settings.host, settings.port)
     from service.serving import serve
 
     return serve(settings, args.pid_file)
+
+
+def _check_address(host: str, port: int) -> None:
+    """Refuse an address that cannot be listened on (taken, or not this machine's) before the model loads,
+    in one line, rather than in the server's log after it."""
+    import socket
+
+    try:
+        family, kind, protocol, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        with socket.socket(family, kind, protocol) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server does
+            probe.bind(address)
+    except OSError as error:
+        raise ValueError(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
 
 
 def _ask(settings: Settings, args: argparse.Namespace) -> int:

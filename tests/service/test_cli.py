@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import time
 from pathlib import Path
 
@@ -73,13 +74,22 @@ def test_bad_options_are_refused(tmp_path: Path) -> None:
 
 
 def test_a_setting_out_of_range_is_one_line_naming_the_setting(tmp_path: Path) -> None:
-
+    # Named as it was given: the command's own option, or the environment variable.
     result = run_citeqa("ask", "Anything?", "--top-k", "50", "--index-dir", str(tmp_path))
     assert result.returncode == 2
-    assert result.stderr.strip() == "citeqa: top_k (CITEQA_TOP_K): Input should be less than or equal to 20"
+    assert result.stderr.strip() == "citeqa: --top-k: Input should be less than or equal to 20"
+    result = run_citeqa("eval", "--k", "0", "--index-dir", str(tmp_path))
+    assert result.returncode == 2 and result.stderr.strip() == "citeqa: --k: Input should be greater than or equal to 1"
     result = run_citeqa("ask", "Anything?", env={**os.environ, "CITEQA_PRECISION": "fp16"})
     assert result.returncode == 2 and result.stderr.count("\n") == 1
-    assert result.stderr.startswith("citeqa: precision (CITEQA_PRECISION): Input should be")
+    assert result.stderr.startswith("citeqa: CITEQA_PRECISION: Input should be")
+
+
+def test_an_unknown_option_gets_the_usage_of_its_command() -> None:
+    result = run_citeqa("ask", "Anything?", "--bogus")
+    assert result.returncode == 2
+    assert result.stderr.startswith("usage: citeqa ask ")
+    assert result.stderr.strip().endswith("citeqa ask: error: unrecognized arguments: --bogus")
 
 def test_ask_filters_by_company_and_period(seed_index: Path) -> None:
     question = "How much did Meta pay for its stake in Scale AI?"
@@ -89,3 +99,14 @@ def test_ask_filters_by_company_and_period(seed_index: Path) -> None:
     assert json.loads(result.stdout)["sources"] == []
     bad = run_citeqa("ask", question, "--period", "soon", "--index-dir", str(seed_index))
     assert bad.returncode == 2 and "period" in bad.stderr and "must be a year" in bad.stderr
+
+
+def test_serve_on_a_port_in_use_says_so_in_one_line_before_loading(seed_index: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run_citeqa("serve", "--index-dir", str(seed_index), "--port", str(port), timeout=60)
+    # Before the model loads: after it, uvicorn said so in its log and exited with 3.
+    assert result.returncode == 2
+    assert result.stderr == f"citeqa: cannot listen on 127.0.0.1:{port}: Address already in use\n"

@@ -137,4 +137,4 @@ def test_workers_that_cannot_load_the_index_stop_the_server_with_the_reason(inde
 def test_no_workers_is_a_clear_error(tmp_path: Path, workers: str) -> None:
     result = run_citeqa("serve", "--index-dir", str(tmp_path), "--workers", workers, timeout=60)
     assert result.returncode == 2
-    assert result.stderr.startswith("citeqa: workers (CITEQA_WORKERS): Input should be greater than or equal to 1")
+    assert result.stderr.startswith("citeqa: --workers: Input should be greater than or equal to 1")
