@@ -54,6 +54,8 @@ def resolve_model(model: str | None) -> tuple[str, str]:
     path = Path(model).expanduser()
     if path.exists():
         return path.resolve().name, str(path.resolve())
+    if path.is_absolute() or model.startswith((".", "~")) or model.count("/") > 1:  # a path, not a hub id
+        raise ValueError(f"no model folder at {path}")
     return model, model
 
 

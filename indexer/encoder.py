@@ -110,9 +110,7 @@ class Encoder:
         self._dimension = 0
 
     def load(self) -> ModelInfo:
-        # Weights come from disk only: a service must not reach for a model hub at run time.
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        stay_offline()
         import torch
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as transformers_logging
@@ -124,6 +122,11 @@ class Encoder:
         try:
             self._model = SentenceTransformer(self.source, device=self.device, local_files_only=True)
         except OSError as error:
+            if not Path(self.source).exists():  # a hub id: the library's message speaks of connecting
+                raise ValueError(
+                    f"cannot load embedding model {self.source!r}: not a folder, and not in the Hugging Face "
+                    "cache (models are never downloaded at run time)"
+                ) from None
             raise ValueError(f"cannot load embedding model {self.source!r}: {error}") from None
         probe = [round(float(x), 4) for x in self.encode("query", [PROBE_TEXT])[0][:PROBE_DIMS]]
         dimension = self._model.get_embedding_dimension()
@@ -241,6 +244,13 @@ class Encoder:
             chosen = order[start : start + size]
             vectors[chosen] = forward(_tensors(self.model.preprocess([texts[i] for i in chosen])))
         return unit_float32(vectors)
+
+
+def stay_offline() -> None:
+    """Weights come from disk only: a service must not reach for a model hub at run time. The hub's
+    library reads this when first imported, so a command sets it before anything imports it."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
 def onnx_cache() -> Path:

@@ -127,6 +127,11 @@ def read_manifest(index_dir: Path, named: Path | None = None) -> Manifest:
     named = named or index_dir
     path = index_dir / MANIFEST
     if not path.is_file():
+        if index_dir.is_dir() and any(index_dir.iterdir()):  # a folder of reports given for the index
+            raise IndexUnavailable(
+                f"no index at {named}: that folder holds other files; to index the reports in it: "
+                f"`citeqa index {shlex.quote(str(named))} --index-dir .citeqa/index`"
+            )
         raise IndexUnavailable(f"no index at {named}: build it with {build_command(named)}")
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
+from indexer.encoder import stay_offline
 from indexer.index_files import IndexUnavailable
 from indexer.location import IndexLocked
 from service.config import Settings
@@ -27,6 +28,7 @@ NOT_READ_SHOWN = 5
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    stay_offline()
     parser = _parser()
     args, unknown = parser.parse_known_args(argv)
     if unknown:  # with the command's own usage line, not the top level's

@@ -36,6 +36,15 @@ def test_ask_prints_why_an_unanswered_question_is_not_answered(seed_index: Path)
     ]
 
 
+def test_a_folder_of_reports_given_as_the_index_gets_the_command_that_indexes_it() -> None:
+    result = run_citeqa("ask", "Anything?", "--index-dir", "corpus")
+    assert result.returncode == 2
+    assert result.stderr == (
+        "citeqa: no index at corpus: that folder holds other files; to index the reports in it: "
+        "`citeqa index corpus --index-dir .citeqa/index`\n"
+    )
+
+
 def test_ask_json_matches_the_http_contract(seed_index: Path) -> None:
     result = run_citeqa("ask", "What was Scale AI's revenue in 2024?", "--json", "--index-dir", str(seed_index))
     assert result.returncode == 0, result.stderr
@@ -110,3 +119,15 @@ def test_serve_on_a_port_in_use_says_so_in_one_line_before_loading(seed_index: P
     # Before the model loads: after it, uvicorn said so in its log and exited with 3.
     assert result.returncode == 2
     assert result.stderr == f"citeqa: cannot listen on 127.0.0.1:{port}: Address already in use\n"
+
+
+def test_a_model_that_is_not_there_is_named_as_a_folder_or_as_not_cached(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "note.txt").write_text("Revenue grew 4% [1].", encoding="utf-8")
+    index = ["index", str(corpus), "--index-dir", str(tmp_path / "index"), "--quiet"]
+    missing = run_citeqa(*index, "--model", str(tmp_path / "no-model"))
+    assert missing.returncode == 2 and missing.stderr == f"citeqa: no model folder at {tmp_path / 'no-model'}\n"
+    uncached = run_citeqa(*index, "--model", "no-such-org/no-such-model")
+    assert uncached.returncode == 2
+    assert uncached.stderr.strip().endswith("not in the Hugging Face cache (models are never downloaded at run time)")
