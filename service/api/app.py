@@ -107,6 +107,10 @@ def create_app(
             status="ready", documents=documents, chunks=qa.index.size, detail=None if documents else EMPTY_INDEX
         )
 
+    # HEAD too, as uptime monitors and load balancers probe; one operation each in the schema.
+    for path, probe in (("/livez", livez), ("/readyz", readyz)):
+        app.add_api_route(path, probe, methods=["HEAD"], response_model=Status, include_in_schema=False)
+
     @app.post("/ask", response_model=AskResponse, dependencies=GUARDED_JSON, responses=question_errors)
     async def ask(request: AskRequest, qa: ReadyQADep) -> AskResponse:
         require_mode(qa, request.mode)

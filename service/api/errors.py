@@ -14,6 +14,9 @@ from starlette.exceptions import HTTPException
 
 from service.api.schemas import ErrorBody
 
+# The most of one text of the input a 422 repeats back.
+ECHOED_CHARS = 200
+
 logger = logging.getLogger("citeqa")
 
 _MEANINGS = {
@@ -54,7 +57,22 @@ async def invalid_request(request: Request, error: Exception) -> JSONResponse:
     is replaced, and NaN or Infinity (which Python's JSON reader takes, and strict JSON cannot carry)
     is written as text, so that the answer can be sent at all."""
     assert isinstance(error, RequestValidationError)
-    return JSONResponse({"detail": _encodable(jsonable_encoder(error.errors()))}, status_code=422)
+    problems = [
+        {**problem, "input": _cut(problem["input"])} if "input" in problem else problem
+        for problem in jsonable_encoder(error.errors())
+    ]
+    return JSONResponse({"detail": _encodable(problems)}, status_code=422)
+
+
+def _cut(value: object) -> object:
+    """The input a 422 echoes, its long texts cut: a 64 KB question need not come back whole."""
+    if isinstance(value, str) and len(value) > ECHOED_CHARS:
+        return f"{value[:ECHOED_CHARS]}… ({len(value)} characters)"
+    if isinstance(value, list):
+        return [_cut(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _cut(item) for key, item in value.items()}
+    return value
 
 
 async def http_error(request: Request, error: Exception) -> Response:

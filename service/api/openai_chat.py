@@ -39,7 +39,8 @@ class ChatMessage(BaseModel):
 
     @property
     def text(self) -> str:
-        return self.content if isinstance(self.content, str) else "".join(p.text for p in self.content)
+        # Parts are separate pieces of text: joined without a break, "Who will lead" and "the lab?" ran together.
+        return self.content if isinstance(self.content, str) else "\n".join(p.text for p in self.content)
 
 
 class ChatRequest(BaseModel):

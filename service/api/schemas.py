@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Any
+import unicodedata
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, StrictStr, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StrictStr,
+    StringConstraints,
+)
 
 from service.answering.answerer import Answer, Citation
 from service.answering.filters import (
@@ -40,7 +50,8 @@ Text = Annotated[StrictStr, AfterValidator(unicode_text)]
 
 def trimmed(text: str) -> str:
     text = unicode_text(text).strip()
-    if not text:
+    # Invisible format characters (a zero-width space, a byte-order mark) are no more a question than spaces.
+    if all(unicodedata.category(ch) == "Cf" for ch in text):
         raise ValueError("must not be empty or only whitespace")
     if len(text) > MAX_QUESTION_CHARS:
         raise ValueError(f"must be at most {MAX_QUESTION_CHARS} characters (got {len(text)})")
@@ -58,7 +69,8 @@ class AskRequest(BaseModel):
 
     question: Question = Field(description=f"1 to {MAX_QUESTION_CHARS} characters after trimming")
     top_k: StrictInt | None = Field(None, ge=1, le=MAX_TOP_K, description="passages to retrieve (default 5)")
-    history: list[Question] = Field(
+    # null is taken as no history, as null is taken as the default by every other optional field.
+    history: Annotated[list[Question], BeforeValidator(lambda value: [] if value is None else value)] = Field(
         [],
         max_length=MAX_HISTORY,
         description=f"the conversation's previous questions, oldest first (at most {MAX_HISTORY}); a follow-up "

@@ -30,6 +30,7 @@ def client(qa: QuestionAnswering) -> Iterator[TestClient]:
     [
         ({"question": ""}, "must not be empty"),
         ({"question": "   \n\t "}, "must not be empty"),
+        ({"question": "\u200b\ufeff "}, "must not be empty"),  # zero-width space, byte-order mark
         ({"question": "x" * 10_000}, "at most 2000 characters"),
         ({"question": 42}, "valid string"),
         ({"question": ["a"]}, "valid string"),
@@ -339,3 +340,16 @@ def test_words_the_name_of_a_retrieved_document_gives_are_not_called_unused(fili
     body = filings_client.post("/ask", json={"question": "What did Acme pay its chief executive in 2024?"}).json()
     assert body["abstained"] is True
     assert body["note"] == 'no sentence of the reports uses the words "pay", "chief" or "executive"'
+
+
+def test_a_422_repeats_a_long_input_cut_short(client: TestClient) -> None:
+    response = client.post("/ask", json={"question": "x" * 60_000})
+    assert response.status_code == 422 and len(response.content) < 1_000
+    assert response.json()["detail"][0]["input"].endswith("… (60000 characters)")
+
+
+def test_null_history_is_no_history_and_probes_may_use_head(client: TestClient) -> None:
+    body = client.post("/ask", json={"question": "Who is Scale AI's founder?", "history": None}).json()
+    assert "Alexandr Wang" in body["answer"]
+    for path in ("/livez", "/readyz"):
+        assert client.head(path).status_code == 200, path

@@ -58,6 +58,12 @@ def test_earlier_turns_are_the_context_of_a_follow_up(client: OpenAI) -> None:
     assert "Alexandr Wang" in (completion.choices[0].message.content or "")
 
 
+def test_a_question_sent_in_text_parts_is_read_as_written_in_one(client: OpenAI) -> None:
+    parts = [{"type": "text", "text": "Who will lead"}, {"type": "text", "text": "Meta's superintelligence lab?"}]
+    completion = client.chat.completions.create(model="m", messages=[{"role": "user", "content": parts}])
+    assert "Alexandr Wang" in (completion.choices[0].message.content or "")
+
+
 def test_an_unanswerable_question_says_so(client: OpenAI) -> None:
     completion = client.chat.completions.create(
         model="m", messages=[{"role": "user", "content": "What was Scale AI's revenue in 2024?"}]
