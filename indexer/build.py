@@ -67,6 +67,8 @@ class IndexReport:
     not_read: list[str] = field(default_factory=list)
     # doc_id -> what the PDF library said of a damaged file it still read
     warnings: dict[str, list[str]] = field(default_factory=dict)
+    # doc_ids the metadata sidecar gives fields for that no file of the corpus has (a typo, a file moved)
+    unknown_metadata: list[str] = field(default_factory=list)
     index_type: str = ""
     seconds: float = 0.0
     unchanged: bool = False
@@ -254,6 +256,7 @@ class Indexer:
         # (and the citations) of the report that has been served all along.
         paths = sorted(discover(corpus_dir), key=lambda path: doc_id_for(path, corpus_dir) not in reusable)
         report.not_read = [doc_id_for(path, corpus_dir) for path in not_read(corpus_dir, SIDECARS)]
+        report.unknown_metadata = sorted(set(sidecar) - {doc_id_for(path, corpus_dir) for path in paths})
         fresh: list[tuple[DocumentRecord, list[SentenceRecord], list[ChunkRecord]]] = []
         parts: dict[str, _DocumentParts] = {}
         # Content hash -> the document indexed with it. The same report under a second name is indexed

@@ -274,6 +274,8 @@ def _left_out(report: IndexReport) -> Iterator[str]:
         yield f"not read (type {kind}): {', '.join(doc_ids[:NOT_READ_SHOWN])}{more}"
     for doc_id, said in sorted(report.warnings.items()):
         yield f"read with warnings {doc_id}: {'; '.join(said)}"
+    for doc_id in report.unknown_metadata:
+        yield f"metadata for {doc_id}: no such file in the corpus, so it gives nothing"
 
 
 def _count(number: int, noun: str) -> str:

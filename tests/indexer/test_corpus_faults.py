@@ -143,7 +143,10 @@ def test_the_summary_is_one_clean_report_of_what_was_read_and_what_was_not(tmp_p
     (corpus / "chips.pdf").write_bytes(b"\n\n" + bytes(pdf.output()))
     (corpus / "chart.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(40))
     (corpus / "notes.docx").write_bytes(b"PK\x03\x04" + bytes(40))
-    (corpus / "metadata.jsonl").write_text('{"doc_id": "chips.pdf", "company": "Chipco"}\n', "utf-8")
+    # The second line names a file the corpus does not have.
+    (corpus / "metadata.jsonl").write_text(
+        '{"doc_id": "chips.pdf", "company": "Chipco"}\n{"doc_id": "chip.pdf", "period": "2023"}\n', "utf-8"
+    )
     (corpus / ".DS_Store").write_bytes(bytes(8))
     index = str(tmp_path / "index")
 
@@ -165,6 +168,7 @@ def test_the_summary_is_one_clean_report_of_what_was_read_and_what_was_not(tmp_p
         "  not read (type .png): chart.png",
         "  read with warnings chips.pdf: invalid pdf header: b'\\n\\n%PD'; incorrect startxref pointer(1); "
         "parsing for Object Streams",
+        "  metadata for chip.pdf: no such file in the corpus, so it gives nothing",
     ]
     # The library's own words appear only in the summary line that names the file, never loose.
     assert stderr.count("invalid pdf header") == 1
