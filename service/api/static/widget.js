@@ -372,8 +372,8 @@ input { flex: 1; min-width: 0; font: inherit; padding: 9px 12px; border: 1px sol
       }
       turn.quote = el("div", { class: "quote", id: `citeqa-quote-${++uid}`, "aria-live": "polite", hidden: true });
       box.append(el("span", { class: "sr-only" }, "Answer: "), this.answerText(turn), turn.quote);
-      // Why it is not answered (the question's words no report uses): what to change, not a guess.
-      if (turn.abstained && turn.note) box.append(el("p", { class: "note" }, turn.note));
+      // What the answer does not say: the question's words no report uses, a part left unanswered.
+      if (turn.done && turn.note) box.append(el("p", { class: "note" }, turn.note));
       if (turn.sources.length) box.append(this.sourceList(turn));
       if (turn.pinned) this.showQuote(turn, turn.pinned);
       this.log.scrollTop = this.log.scrollHeight;

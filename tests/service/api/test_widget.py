@@ -190,6 +190,10 @@ def test_an_abstention_looks_different_from_an_answer(page: Page, origins: dict[
     expect(abstained).to_contain_text("Not in the reports")
     # Why: the words of the question no report sentence uses, so the user knows what to change.
     expect(abstained.locator(".note")).to_have_text('no sentence of the reports uses the words "revenue" or "2024"')
+    half = ask(dialog, "Who will lead Meta's superintelligence lab, and what was Scale AI's revenue in 2024?")
+    expect(half).to_contain_text("Alexandr Wang")
+    expect(half.locator(".note")).to_have_text("The reports do not answer: what was Scale AI's revenue in 2024?")
+    expect(answered.locator(".note")).to_have_count(0)
     expect(abstained.get_by_role("button", name="Citation")).to_have_count(0)
     style = "e => [getComputedStyle(e).borderStyle, getComputedStyle(e).backgroundColor]"
     assert answered.evaluate(style) != abstained.evaluate(style)
