@@ -368,6 +368,8 @@ def _precision(precision: Results) -> list[str]:
     ]
 
 
+# The parts the plot draws from.
+PLOTTED = frozenset({"query", "peer", "scale"})
 SECTIONS: dict[str, tuple[str, Callable[[Results], list[str]]]] = {
     "query": ("Query path", _query),
     "peer": ("Against LangChain + FAISS", _peer),
@@ -396,8 +398,64 @@ def markdown(results: Results, image: str) -> str:
     ]
     for part, (title, render) in SECTIONS.items():
         if part in results:
-            lines += ["", f"## {title}", "", *render(results[part]), "", f"_{results[part]['seconds']} s to run._"]
+            lines += ["", f"## {title}", "", *_conditions(results[part]), *render(results[part])]
+            lines += ["", f"_{results[part]['seconds']} s to run._"]
     return "\n".join(lines) + "\n"
+
+
+def _conditions(figures: Results) -> list[str]:
+    """When and how busy the machine was: absolute times mean little without it."""
+    measured = figures.get("measured")
+    if not measured:
+        return []
+    return [
+        f"_Measured on {measured['date']} (`{figures['command']}`), {measured['cores']} cores, load average "
+        f"{measured['load_average']:.2f} at the start._",
+        "",
+    ]
+
+
+def merged(kept: str, fresh: str, results: Results) -> str:
+    """``fresh`` (the report of the parts just run) with what ``kept`` (the report before) says of the
+    others: their sections, and their rows of the targets table. Running one part must not erase what
+    the other parts measured, which may have taken an hour and a quiet machine to get."""
+    old, new = _sections(kept), _sections(fresh)
+    fresh_rows = {_target(row): row for row in _rows(new.get("Targets", ""))}
+    # In the order the report had them, measured rows in place of their old ones, new targets last.
+    rows = [fresh_rows.pop(_target(row), row) for row in _rows(old.get("Targets", ""))] + list(fresh_rows.values())
+    out = [new.get(""), _with_rows(new.get("Targets", ""), rows)]
+    for part, (title, _) in SECTIONS.items():
+        out.append(new.get(title, "") if part in results else old.get(title, ""))
+    return "\n\n".join(section.strip("\n") for section in out if section) + "\n"
+
+
+def _sections(text: str) -> dict[str, str]:
+    """A report's ``## `` sections by title, each with its heading (``""``: what comes before the first)."""
+    sections: dict[str, str] = {}
+    title = ""
+    for line in text.splitlines(keepends=True):
+        if line.startswith("## "):
+            title = line[3:].strip()
+        sections[title] = sections.get(title, "") + line
+    return sections
+
+
+def _rows(section: str) -> list[str]:
+    """The body rows of the table in ``section``, its header and rule left out."""
+    return [line for line in section.splitlines(keepends=True) if line.startswith("|")][2:]
+
+
+def _target(row: str) -> str:
+    return row.split("|")[1].strip()
+
+
+def _with_rows(section: str, rows: list[str]) -> str:
+    """``section`` with its table's body rows replaced by ``rows``."""
+    lines = section.splitlines(keepends=True)
+    table = [i for i, line in enumerate(lines) if line.startswith("|")]
+    if len(table) < 2:
+        return section
+    return "".join(lines[: table[0] + 2] + rows + lines[table[-1] + 1 :])
 
 
 def plot(results: Results, path: Path) -> None:
@@ -438,13 +496,18 @@ def plot(results: Results, path: Path) -> None:
 
 
 def write_report(results: Results, folder: Path, document: Path) -> str:
-    """Writes bench.md and bench.png into ``folder`` and the same report to ``document`` (the figures kept
-    with the code); returns the targets as a printable summary."""
+    """Writes bench.md and bench.png into ``folder`` and the report to ``document`` (the figures kept with
+    the code), where the parts not run keep their sections and target rows; returns the targets as a
+    printable summary."""
     plot(results, folder / "bench.png")
-    (folder / "bench.md").write_text(markdown(results, "bench.png"), encoding="utf-8")
-    # The document is committed with the code, so its plot goes beside it (artifacts/ is not kept).
-    shutil.copyfile(folder / "bench.png", document.with_name("bench.png"))
-    document.write_text(markdown(results, "bench.png"), encoding="utf-8")
+    fresh = markdown(results, "bench.png")
+    (folder / "bench.md").write_text(fresh, encoding="utf-8")
+    # The document is committed with the code, so its plot goes beside it (artifacts/ is not kept); a plot
+    # of some of its parts would stand for all of them.
+    if PLOTTED <= set(results):
+        shutil.copyfile(folder / "bench.png", document.with_name("bench.png"))
+    kept = document.read_text(encoding="utf-8") if document.exists() else ""
+    document.write_text(merged(kept, fresh, results), encoding="utf-8")
     rows = targets(results)
     width = max((len(t) for t, _, _ in rows), default=0)
     lines = [f"{'MET ' if met else 'MISS'}  {t:<{width}}  {figure}" for t, figure, met in rows]

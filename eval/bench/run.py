@@ -107,8 +107,9 @@ def main() -> None:
     }
     for part in parts:
         print(f"== {part}", flush=True)
+        measured = {"date": time.strftime("%Y-%m-%d"), "cores": os.cpu_count(), "load_average": os.getloadavg()[0]}
         started = time.perf_counter()
-        results[part] = {**runners[part](), "seconds": round(time.perf_counter() - started, 1)}
+        results[part] = {**runners[part](), "seconds": round(time.perf_counter() - started, 1), "measured": measured}
         results[part]["command"] = " ".join(["python -m eval.bench", *sys.argv[1:]])
         results_path.write_text(json.dumps(results, indent=2))
         print(json.dumps(results[part], indent=2), flush=True)
