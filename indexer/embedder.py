@@ -81,8 +81,9 @@ class Embedder:
     probe that identifies the weights is taken in float32 before the conversion, so indexes built at
     either precision serve with either (their vectors agree to a cosine of 0.998; eval/bench/BENCHMARKS.md).
 
-    ``runtime``: ``onnx`` runs the model's export through ONNX Runtime for texts that come alone (a
-    question at a time: under half torch's time) and the traced torch graph for batches (faster there),
+    ``runtime``: ``onnx`` runs the model's export through ONNX Runtime for texts that come alone or a few
+    together (a question alone in under half torch's time) and the traced torch graph for larger batches
+    (faster there),
     ``torch`` the traced graph for all (``indexer/encoder.py``); both give the float32 vectors of the library to a cosine of 0.9999, so an
     index built with either serves with either. A model that cannot be exported runs on torch.
 

@@ -17,9 +17,10 @@ disagree or tracing fails.
 Under the ``onnx`` runtime (the default) the same module chain (transformer, pooling, normalisation: the
 model's own modules.json) is exported once with ``torch.onnx.export`` and run by ONNX Runtime, which
 computes the same float32 vectors (cosine >= 0.9999 to torch's, checked at load like the trace). It
-embeds a question alone in under half torch's time, but batches in more (16 questions 1.17x, 128
-passages 1.33x: eval/bench/BENCHMARKS.md), so it takes the texts that come alone, and the traced torch
-graph the batches: a lone question, the common case, is fast, and the index build is not slowed. The export is cached under
+embeds a question alone in under half torch's time and a few together faster too, but large batches in
+more (16 questions 1.17x, 128 passages 1.33x: eval/bench/BENCHMARKS.md), so it takes up to
+``ONNX_BATCH`` texts, and the traced torch graph larger batches: a lone question, the common case, is
+fast, and the index build is not slowed. The export is cached under
 ``$XDG_CACHE_HOME/citeqa/onnx/<hash of the weights>/``; a model that cannot be exported, or whose
 exported graph disagrees with the library, runs on torch as before.
 """
@@ -58,8 +59,11 @@ if TYPE_CHECKING:
 # Embedding this text identifies a model's weights: two indexes built with different weights differ here.
 PROBE_TEXT = "citeqa model probe: quarterly revenue grew 12% [1]."
 PROBE_DIMS = 8
-# Texts embedded together at most for ONNX Runtime to take them; more go to the traced torch graph.
-ONNX_BATCH = 1
+# Texts embedded together at most for ONNX Runtime to take them; more go to the traced torch graph. On
+# one thread, as served, questions in batches of 1, 2, 3, 4 took 7.4, 13.4, 17, 25 ms on ONNX Runtime against
+# 12.5, 16, 20, 28 on torch, and 8 took 48 against 45: with 4 clients, 98 to 108 answers/s became 126
+# (`python -m eval.bench.load --clients 4`), with 16 the same within noise.
+ONNX_BATCH = 4
 # oneDNN keeps kernels and buffers for every input shape it meets: with lengths padded to a multiple of 8
 # there are few shapes, and memory stops growing once they have been met (unpadded, it grew past 1.3 GB
 # and on; padded to 16, short questions cost 15 % more model time).
@@ -105,8 +109,8 @@ class Encoder:
         self.runtime = runtime
         self._model: SentenceTransformer | None = None
         self._forward: Forward | None = None
-        # ONNX Runtime's forward pass, for a text embedded alone (``ONNX_BATCH``).
-        self._alone: Forward | None = None
+        # ONNX Runtime's forward pass, for a few texts embedded together (``ONNX_BATCH``).
+        self._few: Forward | None = None
         self._dimension = 0
 
     def load(self) -> ModelInfo:
@@ -115,7 +119,7 @@ class Encoder:
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as transformers_logging
 
-        self._forward = self._alone = None  # the probe below is taken through the library, in float32
+        self._forward = self._few = None  # the probe below is taken through the library, in float32
         if self.threads:
             torch.set_num_threads(self.threads)
         transformers_logging.disable_progress_bar()
@@ -134,14 +138,14 @@ class Encoder:
         self._dimension = int(dimension)
         max_tokens = int(self._model.max_seq_length)
         if self.runtime == "onnx":
-            self._alone = self._onnx()
+            self._few = self._onnx()
         if self.precision == "bfloat16":
             self._model.to(torch.bfloat16)
             for module in self._model:
                 if hasattr(module, "processing_kwargs"):
                     module.processing_kwargs = {"text": {"pad_to_multiple_of": BF16_LENGTH_STEP}}
         self._forward = self._trace()
-        runtime: Runtime = "onnx" if self._alone is not None else "torch"
+        runtime: Runtime = "onnx" if self._few is not None else "torch"
         return ModelInfo(self._dimension, max_tokens, probe, traced=self._forward is not None, runtime=runtime)
 
     def _trace(self) -> Forward | None:
@@ -211,8 +215,8 @@ class Encoder:
         return self._model
 
     def encode(self, kind: Kind, texts: list[str], progress: bool = False) -> np.ndarray:
-        if self._alone is not None and len(texts) <= ONNX_BATCH:
-            return self._encode_batched(self._alone, kind, texts, progress)
+        if self._few is not None and len(texts) <= ONNX_BATCH:
+            return self._encode_batched(self._few, kind, texts, progress)
         if self._forward is not None:
             return self._encode_batched(self._forward, kind, texts, progress)
         return self._encode_reference(kind, texts, progress)

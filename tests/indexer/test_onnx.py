@@ -14,7 +14,7 @@ import pytest
 from indexer.build import Indexer
 from indexer.claims import split_claims
 from indexer.embedder import Embedder
-from indexer.encoder import onnx_cache
+from indexer.encoder import ONNX_BATCH, onnx_cache
 from indexer.normalise import normalise
 from service.answering.qa import QuestionAnswering
 from service.config import Settings
@@ -47,10 +47,12 @@ def test_onnx_gives_the_float32_vectors_of_torch(runtimes: dict[str, Embedder]) 
     onnx, torch = runtimes["onnx"], runtimes["torch"]
     sentences, questions = seed_sentences(), gold_questions()
     assert len(sentences) > 10 and len(questions) > 20
-    # ONNX Runtime takes the texts that come alone (batches go to the traced torch graph): one at a time.
+    # ONNX Runtime takes texts alone or a few together (larger batches go to the traced torch graph).
+    fours = [questions[i : i + ONNX_BATCH] for i in range(0, len(questions), ONNX_BATCH)]
     for ours, theirs in (
         (np.concatenate([onnx.embed_documents([s]) for s in sentences]), torch.embed_documents(sentences)),
         (np.stack([onnx.embed_query(q) for q in questions]), torch.embed_queries(questions)),
+        (np.concatenate([onnx.embed_queries(four) for four in fours]), torch.embed_queries(questions)),
     ):
         assert ours.dtype == np.float32 and ours.shape == theirs.shape
         assert np.all(np.sum(ours * theirs, axis=1) >= 0.9999)
