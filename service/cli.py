@@ -404,13 +404,14 @@ def _gate(text: str) -> tuple[str, float]:
     from eval.report import METRIC_NAMES, definition
 
     metric, _, value = text.partition("=")
+    metric = metric.strip()
     try:
         threshold = float(value)
     except ValueError:
         raise ValueError(f"--fail-under takes METRIC=VALUE, e.g. accuracy=0.6 (got {text!r})") from None
-    if not definition(metric.strip()):
-        raise ValueError(f"--fail-under: no metric {metric.strip()!r} (metrics: {', '.join(METRIC_NAMES)})")
-    return metric.strip(), threshold
+    if not definition(metric):
+        raise ValueError(f"--fail-under: no metric {metric!r} (metrics: {', '.join(METRIC_NAMES)})")
+    return metric, threshold
 
 
 def _convert(settings: Settings, args: argparse.Namespace) -> int:

@@ -130,9 +130,10 @@ class Answerer:
                 sentence_terms = frozenset(sentence.terms)
                 # The document's name does not stand in for a party when the sentence names another.
                 required = index.named_by_document_only(names, given, sentence, hit.chunk.doc_id) if given else []
-                forms = frozenset().union(*(name.forms for name in required))
-                held = [n and t not in forms for t, n in zip(terms, named)]
-                alone = unnamed + required
+                held, alone = named, unnamed
+                if required:
+                    forms = frozenset().union(*(name.forms for name in required))
+                    held, alone = [n and t not in forms for t, n in zip(terms, named)], unnamed + required
                 evidence.append(
                     Evidence(
                         sentence,

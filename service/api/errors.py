@@ -58,21 +58,10 @@ async def invalid_request(request: Request, error: Exception) -> JSONResponse:
     is written as text, so that the answer can be sent at all."""
     assert isinstance(error, RequestValidationError)
     problems = [
-        {**problem, "input": _cut(problem["input"])} if "input" in problem else problem
+        {key: _encodable(item, ECHOED_CHARS if key == "input" else None) for key, item in problem.items()}
         for problem in jsonable_encoder(error.errors())
     ]
-    return JSONResponse({"detail": _encodable(problems)}, status_code=422)
-
-
-def _cut(value: object) -> object:
-    """The input a 422 echoes, its long texts cut: a 64 KB question need not come back whole."""
-    if isinstance(value, str) and len(value) > ECHOED_CHARS:
-        return f"{value[:ECHOED_CHARS]}… ({len(value)} characters)"
-    if isinstance(value, list):
-        return [_cut(item) for item in value]
-    if isinstance(value, dict):
-        return {key: _cut(item) for key, item in value.items()}
-    return value
+    return JSONResponse({"detail": problems}, status_code=422)
 
 
 async def http_error(request: Request, error: Exception) -> Response:
@@ -87,13 +76,17 @@ async def http_error(request: Request, error: Exception) -> Response:
     return await http_exception_handler(request, error)
 
 
-def _encodable(value: object) -> object:
+def _encodable(value: object, cut: int | None = None) -> object:
+    """``value`` as JSON can carry it; with ``cut``, its texts longer than that cut short (the input a 422
+    echoes: a 64 KB question need not come back whole)."""
     if isinstance(value, str):
+        if cut is not None and len(value) > cut:
+            value = f"{value[:cut]}… ({len(value)} characters)"
         return value.encode("utf-8", "replace").decode("utf-8")
     if isinstance(value, float) and not math.isfinite(value):
         return str(value)
     if isinstance(value, list):
-        return [_encodable(item) for item in value]
+        return [_encodable(item, cut) for item in value]
     if isinstance(value, dict):
-        return {key: _encodable(item) for key, item in value.items()}
+        return {key: _encodable(item, cut) for key, item in value.items()}
     return value
