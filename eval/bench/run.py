@@ -107,7 +107,12 @@ def main() -> None:
     }
     for part in parts:
         print(f"== {part}", flush=True)
-        measured = {"date": time.strftime("%Y-%m-%d"), "cores": os.cpu_count(), "load_average": os.getloadavg()[0]}
+        measured = {
+            "date": time.strftime("%Y-%m-%d"),
+            "cores": os.cpu_count(),
+            "cpu": cpu_model(),
+            "load_average": os.getloadavg()[0],
+        }
         started = time.perf_counter()
         results[part] = {**runners[part](), "seconds": round(time.perf_counter() - started, 1), "measured": measured}
         results[part]["command"] = " ".join(["python -m eval.bench", *sys.argv[1:]])
@@ -293,6 +298,15 @@ def bench_peer() -> Figures:
 
 
 # -- index build ------------------------------------------------------------------------------------
+
+
+def cpu_model() -> str | None:
+    """The CPU's name as the kernel gives it: which runtime or batch size wins differs from one CPU to another."""
+    try:
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:
+        return None
+    return next((line.partition(":")[2].strip() for line in lines if line.startswith("model name")), None)
 
 
 def run_measured(command: list[str]) -> tuple[str, float, int]:
