@@ -109,7 +109,7 @@ class Answerer:
         terms = list(dict.fromkeys(content_terms(question)))
         in_corpus = [index.variants(t) for t in terms]
         variants = [forms | {t} for t, forms in zip(terms, in_corpus)]
-        weights = np.array([index.idf(v) for v in variants])
+        weights = [index.idf(v) for v in variants]  # Python floats: summed per sentence, where numpy's are slow
         names = index.names_of(question)
         seen: set[int] = set()
         evidence: list[Evidence] = []
@@ -183,7 +183,7 @@ def _named_by_document(
     return [t in given or ((t[:1].isdigit() or not forms) and t in naming) for t, forms in zip(terms, in_corpus)]
 
 
-def _coverage(variants: list[frozenset[str]], weights: np.ndarray, terms: frozenset[str], named: list[bool]) -> float:
+def _coverage(variants: list[frozenset[str]], weights: list[float], terms: frozenset[str], named: list[bool]) -> float:
     """Share of the question's weight (rare words weigh more) whose words appear in ``terms``. A word
     the document's name gives (``named``) and ``terms`` lack leaves the share: it is known, and its
     weight must not stand in for what is asked (a company named only in a file name is the rarest word
@@ -192,7 +192,7 @@ def _coverage(variants: list[frozenset[str]], weights: np.ndarray, terms: frozen
     total = sum(w for w, f, n in zip(weights, found, named) if f or not n)
     if total <= 0:
         return 0.0
-    return float(sum(w for w, f in zip(weights, found) if f) / total)
+    return sum(w for w, f in zip(weights, found) if f) / total
 
 
 def unused_words_note(question: str, hits: list[Hit], index: SearchIndex) -> str | None:
