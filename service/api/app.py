@@ -93,12 +93,14 @@ def create_app(
     app.include_router(metrics.router)
     app.include_router(admin.router)
 
+    # Probes are async, like the other routes: a plain ``def`` runs in the thread pool, where a probe took
+    # 1.2 to 2.7 ms instead of 0.64 to 0.68 (the request log's duration, median of 100, two runs each).
     @app.get("/livez", response_model=Status)
-    def livez() -> Status:
+    async def livez() -> Status:
         return Status(status="ok")
 
     @app.get("/readyz", response_model=Status, responses={503: {"model": Status}})
-    def readyz(qa: QADep) -> Status | JSONResponse:
+    async def readyz(qa: QADep) -> Status | JSONResponse:
         if qa.state != "ready":
             body = Status(status=qa.state, detail=qa.error or "the model and index are still loading")
             return JSONResponse(body.model_dump(), status_code=503)
