@@ -200,7 +200,12 @@ def unused_words_note(question: str, hits: list[Hit], index: SearchIndex) -> str
     retrieved for it): a typo, a word the reports put otherwise, or a thing they never mention. A
     user who sees it knows what to change, rather than guessing the reports' wording."""
     naming = frozenset().union(*(index.naming_terms(hit.chunk.doc_id) for hit in hits))
-    unused = dict.fromkeys(w for w, t in content_words(question) if not index.variants(t) and t not in naming)
+    # Names written apart that a document's name writes together: "Lockheed Martin", LOCKHEEDMARTIN_2020_10K.
+    names = index.names_of(question)
+    named = frozenset().union(*(index.document_names(names, hit.chunk.doc_id) for hit in hits))
+    unused = dict.fromkeys(
+        w for w, t in content_words(question) if not index.variants(t) and t not in naming and t not in named
+    )
     if not unused:
         return None
     quoted = [f'"{word}"' for word in unused]

@@ -342,6 +342,20 @@ def test_words_the_name_of_a_retrieved_document_gives_are_not_called_unused(fili
     assert body["note"] == 'no sentence of the reports uses the words "pay", "chief" or "executive"'
 
 
+def test_a_name_written_apart_that_a_document_name_writes_together_is_not_called_unused(
+    tmp_path_factory: pytest.TempPathFactory, embedder: Embedder
+) -> None:
+    # No sentence says "Globex" or "Systems"; the file name GLOBEXSYSTEMS_2024_10K.txt does, as one word.
+    qa = answering_of(
+        {"GLOBEXSYSTEMS_2024_10K.txt": "Orders for turbine parts rose 6% as airlines renewed their fleets [1]."},
+        tmp_path_factory,
+        embedder,
+    )
+    answer = qa.ask("Is Globex Systems' business subject to cyclicality?")
+    assert answer.abstained
+    assert answer.note == 'no sentence of the reports uses the words "business", "subject" or "cyclicality"'
+
+
 def test_a_422_repeats_a_long_input_cut_short(client: TestClient) -> None:
     response = client.post("/ask", json={"question": "x" * 60_000})
     assert response.status_code == 422 and len(response.content) < 1_000
