@@ -63,11 +63,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _setting_source(command: argparse.ArgumentParser, field: str, given: dict[str, object]) -> str:
     """Where a setting came from, as the user wrote it: the command's option (``--top-k``, ``--k``), or
     the environment variable (``CITEQA_TOP_K``)."""
-    if field in given:
-        for action in command._actions:
-            if action.dest == field and action.option_strings:
-                return action.option_strings[-1]
-    return f"CITEQA_{field.upper()}"
+    return (field in given and _option_of(command, field)) or f"CITEQA_{field.upper()}"
+
+
+def _option_of(command: argparse.ArgumentParser, field: str) -> str | None:
+    """The option of ``command`` that sets ``field`` as the user writes it (``--k`` for ``top_k`` in eval)."""
+    for action in command._actions:
+        if action.dest == field and action.option_strings:
+            return action.option_strings[-1]
+    return None
 
 
 def _os_error(error: OSError) -> str:
@@ -319,7 +323,7 @@ def _ask(settings: Settings, args: argparse.Namespace) -> int:
             period=args.period,
         )
     except ValidationError as error:
-        raise ValueError(_plain(error)) from None
+        raise ValueError(_plain(error, args.command)) from None
     _check_index(settings)
     from service.answering.qa import QuestionAnswering
 
@@ -342,12 +346,14 @@ def _ask(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _plain(error: ValidationError) -> str:
+def _plain(error: ValidationError, command: argparse.ArgumentParser) -> str:
     """The first problem of a question or option in words, without pydantic's "Value error, " prefix."""
     problem = error.errors()[0]
     reason = problem["msg"].removeprefix("Value error, ")
     field = str(problem["loc"][0]) if problem["loc"] else ""
-    return f"the question {reason}" if field == "question" else f"--{field.replace('_', '-')}: {reason}"
+    if field == "question":
+        return f"the question {reason}"
+    return f"{_option_of(command, field) or '--' + field.replace('_', '-')}: {reason}"
 
 
 def _check_index(settings: Settings) -> None:

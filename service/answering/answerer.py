@@ -199,13 +199,12 @@ def unused_words_note(question: str, hits: list[Hit], index: SearchIndex) -> str
     """Which words of an unanswered question no sentence of the reports uses (nor the name of a document
     retrieved for it): a typo, a word the reports put otherwise, or a thing they never mention. A
     user who sees it knows what to change, rather than guessing the reports' wording."""
-    naming = frozenset().union(*(index.naming_terms(hit.chunk.doc_id) for hit in hits))
-    # Names written apart that a document's name writes together: "Lockheed Martin", LOCKHEEDMARTIN_2020_10K.
+    # The words naming each document, and the question's names it writes as one ("Lockheed Martin",
+    # LOCKHEEDMARTIN_2020_10K).
     names = index.names_of(question)
-    named = frozenset().union(*(index.document_names(names, hit.chunk.doc_id) for hit in hits))
-    unused = dict.fromkeys(
-        w for w, t in content_words(question) if not index.variants(t) and t not in naming and t not in named
-    )
+    doc_ids = {hit.chunk.doc_id for hit in hits}
+    given = frozenset().union(*(index.naming_terms(d) | index.document_names(names, d) for d in doc_ids))
+    unused = dict.fromkeys(w for w, t in content_words(question) if not index.variants(t) and t not in given)
     if not unused:
         return None
     quoted = [f'"{word}"' for word in unused]
