@@ -7,11 +7,12 @@ INDEX_DIR ?= .citeqa/index
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-# The quality bar CI holds the seed gold set to: just below the figures measured (eval/README.md).
-# The set holds 59 questions in users' own words beside the first 51, which alone still score as before
-# (accuracy 0.627); the own-words ones are what the answerer does not yet answer.
-EVAL_GATE := accuracy=0.50 hit@1=0.65 mrr=0.8 fact_recall=0.25 token_f1=0.22 marker_precision=0.95 \
-	marker_recall=0.24 unsupported_marker_rate=0 abstain_precision=0.39 abstain_recall=0.97
+# The quality bar CI holds the seed gold set to: just below the figures measured (eval/README.md). No question
+# the reports do not answer may get an answer; the answerable ones must show their facts with the answer or
+# among the closest sentences.
+EVAL_GATE := accuracy=0.51 hit@1=0.66 mrr=0.82 fact_recall=0.15 token_f1=0.14 marker_precision=0.95 \
+	marker_recall=0.15 unsupported_marker_rate=0 abstain_precision=0.45 abstain_recall=0.99 \
+	near_misses_answered=0 visible@1=0.63 visible@3=0.83
 
 .PHONY: install index serve test eval lint clean
 

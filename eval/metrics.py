@@ -15,6 +15,8 @@ from indexer.terms import content_terms
 
 # Share of an evidence quote's words a passage must hold to count as retrieving that evidence.
 QUOTE_OVERLAP = 0.6
+# How many of the closest sentences ``visible@n`` looks at.
+VISIBLE_AT = (1, 3)
 
 
 @dataclass
@@ -30,6 +32,10 @@ class Scored:
     fact_recall: float | None = None
     token_f1: float | None = None
     correct: bool = False
+    # How many closest sentences it takes, beside the answer, to show every gold fact with its markers
+    # (0: the answer alone); None when the first three do not.
+    visible_from: int | None = None
+    why: str = ""  # why the question failed, for the report
 
     @property
     def abstained(self) -> bool:
@@ -49,9 +55,45 @@ def score(item: GoldItem, response: dict[str, Any], seconds: float) -> Scored:
             not item.markers or bool(set(scored.answer_markers) & set(item.markers))
         )
         scored.correct = not scored.abstained and scored.fact_recall == 1.0 and markers_right
+        scored.visible_from = _visible_from(item, answer if markers_right and not scored.abstained else "", response)
+        scored.why = "" if scored.correct else _why_failed(item, scored, markers_right)
     else:
         scored.correct = scored.abstained
+        scored.why = "" if scored.correct else "answered a question the reports do not answer (a near miss)"
     return scored
+
+
+def _visible_from(item: GoldItem, answer: str, response: dict[str, Any]) -> int | None:
+    """The fewest closest sentences that, with the answer (when its markers are right), hold every gold
+    fact, each in a sentence carrying only gold markers; 0 for the answer alone."""
+    shown = [answer] if answer else []
+    closest = response.get("closest") or []
+    for count in range(max(VISIBLE_AT) + 1):
+        if count:
+            if count > len(closest):
+                return None
+            sentence = closest[count - 1]
+            if _markers_right(sentence.get("markers", []), item.markers):
+                shown.append(str(sentence.get("text", "")))
+        if shown and all(any(_normalised(fact) in _normalised(text) for text in shown) for fact in item.facts):
+            return count
+    return None
+
+
+def _markers_right(markers: list[str], gold: tuple[str, ...]) -> bool:
+    return set(markers) <= set(gold) and (not gold or bool(set(markers) & set(gold)))
+
+
+def _why_failed(item: GoldItem, scored: Scored, markers_right: bool) -> str:
+    if scored.abstained:
+        seen = f"; the closest sentences show it from #{scored.visible_from}" if scored.visible_from else ""
+        return f"no sentence verified{seen}"
+    missing = [fact for fact in item.facts if _normalised(fact) not in _normalised(str(scored.response.get("answer")))]
+    if missing:
+        return "a fact missing: " + ", ".join(f'"{fact}"' for fact in missing)
+    if not markers_right:
+        return f"markers {' '.join(scored.answer_markers) or 'none'} where the gold has {' '.join(item.markers)}"
+    return "wrong"
 
 
 def summarise(results: list[Scored], k: int) -> dict[str, float | int | None]:
@@ -81,6 +123,11 @@ def summarise(results: list[Scored], k: int) -> dict[str, float | int | None]:
     metrics["abstain_precision"] = right_abstentions / len(abstentions) if abstentions else None
     metrics["abstain_recall"] = right_abstentions / len(unanswerable) if unanswerable else None
     metrics["answered_rate"] = _mean([not r.abstained for r in answerable])
+    for count in VISIBLE_AT:
+        metrics[f"visible@{count}"] = _mean(
+            [r.visible_from is not None and r.visible_from <= count for r in answerable if r.item.facts]
+        )
+    metrics["near_misses_answered"] = sum(not r.abstained for r in unanswerable)
     latencies = sorted(r.seconds * 1000 for r in results)
     metrics["latency_p50_ms"] = statistics.median(latencies) if latencies else None
     metrics["latency_p95_ms"] = _percentile(latencies, 95)

@@ -13,8 +13,8 @@ from eval.runner import EvalRun
 from indexer.markers import GROUP_RE
 
 # Metrics where lower is better; the rest are shares (higher is better) or counts and milliseconds.
-LOWER_IS_BETTER = frozenset({"unsupported_marker_rate", "latency_p50_ms", "latency_p95_ms"})
-_NOT_SHARES = frozenset({"questions", "latency_p50_ms", "latency_p95_ms"})
+LOWER_IS_BETTER = frozenset({"unsupported_marker_rate", "near_misses_answered", "latency_p50_ms", "latency_p95_ms"})
+_NOT_SHARES = frozenset({"questions", "near_misses_answered", "latency_p50_ms", "latency_p95_ms"})
 # Where the metrics are defined in full; each is also given one line wherever it is shown, since a bare
 # name such as abstain_precision does not say what was counted.
 METRICS_DOC = Path(__file__).with_name("README.md")
@@ -34,6 +34,9 @@ _DEFINITIONS = {
     "abstain_precision": "share of abstentions that were on unanswerable questions",
     "abstain_recall": "share of unanswerable questions that got an abstention",
     "answered_rate": "share of answerable questions that got an answer",
+    "visible@": "share of answerable questions whose facts and markers the answer and the first {n} closest"
+    " sentences show",
+    "near_misses_answered": "questions the reports do not answer that got an answer; must be 0",
     "latency_p50_ms": "median time per question, in milliseconds",
     "latency_p95_ms": "95th percentile of the time per question, in milliseconds",
 }
@@ -85,10 +88,13 @@ def table(run: EvalRun) -> str:
         for name, value in run.metrics.items()
     ]
     lines.append(f"(definitions in full: {METRICS_DOC}, section Metrics)")
-    failures = [r.item.id for r in run.results if not r.correct]
+    failures = [r for r in run.results if not r.correct]
     lines.append(f"\n{len(run.results) - len(failures)}/{len(run.results)} questions passed")
     if failures:
-        lines.append("failed: " + ", ".join(failures))
+        lines.append("failed: " + ", ".join(r.item.id for r in failures))
+    near_misses = [r for r in failures if not r.item.answerable]
+    if near_misses:
+        lines.append("near misses answered: " + ", ".join(f"{r.item.id} ({r.item.question})" for r in near_misses))
     return "\n".join(lines)
 
 
@@ -114,6 +120,11 @@ def to_json(run: EvalRun) -> dict[str, Any]:
                 "fact_recall": r.fact_recall,
                 "token_f1": r.token_f1,
                 "correct": r.correct,
+                "why": r.why,
+                "expected_facts": list(r.item.facts),
+                "closest": r.response.get("closest") or [],
+                "visible_from": r.visible_from,
+                "note": r.response.get("note"),
                 "latency_ms": round(r.seconds * 1000, 2),
             }
             for r in run.results
@@ -254,7 +265,15 @@ def _row(q: dict[str, Any]) -> str:
         if q["abstained"]
         else _answer_html(answer, set(q["unsupported_markers"]))
     )
-    expected = "" if q["answerable"] else '<div class="muted">expected: abstain</div>'
+    if q["answerable"]:
+        facts = ", ".join(f'"{fact}"' for fact in q.get("expected_facts", []))
+        expected = f'<div class="muted">expected: {html.escape(facts or "an answer")} {html.escape(" ".join(q["gold_markers"]))}</div>'
+    else:
+        expected = '<div class="muted">expected: no verified answer</div>'
+    if q.get("why"):
+        expected += f'<div class="muted">failed: {html.escape(q["why"])}</div>'
+    for rank, sentence in enumerate(q.get("closest", []), start=1):
+        answer_html += f'<div class="muted">closest #{rank}: {_answer_html(str(sentence.get("text", "")), set())}</div>'
     ranks = ", ".join("–" if r is None else str(r) for r in q["evidence_ranks"]) or "–"
     markers = f"{html.escape(' '.join(q['answer_markers']) or '–')} / {html.escape(' '.join(q['gold_markers']) or '–')}"
     return (

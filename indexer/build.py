@@ -14,6 +14,7 @@ from tqdm.auto import tqdm
 
 from indexer.chunking import make_splitter
 from indexer.claims import split_claims
+from indexer.clauses import CLAUSE_SLOTS, clauses_of
 from indexer.embedder import Embedder
 from indexer.encoder import longest_first
 from indexer.index_files import (
@@ -86,6 +87,7 @@ class _DocumentParts:
     sentences: list[SentenceRecord]
     chunk_vectors: np.ndarray
     sentence_vectors: np.ndarray
+    clause_vectors: np.ndarray  # (sentences, CLAUSE_SLOTS, dimension)
 
 
 class Compute(Protocol):
@@ -296,15 +298,26 @@ class Indexer:
         # Headings and table cells are never answers: their sentence vectors stay zero, unembedded.
         sentences_to_embed = [s for _, sentences, _ in fresh for s in sentences if s.kind != "heading"]
         chunk_texts = [passage_text(record, c.text) for record, _, chunks in fresh for c in chunks]
-        texts = [s.text for s in sentences_to_embed] + chunk_texts
-        vectors = self.compute.embed(texts) if texts else np.zeros((0, self.embedder.dimension), np.float32)
-        sentence_vectors = np.zeros((sum(len(s) for _, s, _ in fresh), self.embedder.dimension), np.float32)
         flat_rows = np.cumsum([0] + [len(s) for _, s, _ in fresh])
         embedded_rows = [
             flat_rows[i] + s.row for i, (_, sentences, _) in enumerate(fresh) for s in sentences if s.kind != "heading"
         ]
+        clauses = [
+            (row, slot, clause)
+            for row, sentence in zip(embedded_rows, sentences_to_embed)
+            for slot, clause in enumerate(clauses_of(sentence.text))
+        ]
+        texts = [s.text for s in sentences_to_embed] + [clause for _, _, clause in clauses] + chunk_texts
+        dimension = self.embedder.dimension
+        vectors = self.compute.embed(texts) if texts else np.zeros((0, dimension), np.float32)
+        sentence_vectors = np.zeros((int(flat_rows[-1]), dimension), np.float32)
         sentence_vectors[embedded_rows] = vectors[: len(sentences_to_embed)]
-        chunk_vectors = vectors[len(sentences_to_embed) :]
+        clause_vectors = np.zeros((int(flat_rows[-1]), CLAUSE_SLOTS, dimension), np.float32)
+        after_sentences = len(sentences_to_embed) + len(clauses)
+        if clauses:
+            rows, slots, _ = zip(*clauses)
+            clause_vectors[list(rows), list(slots)] = vectors[len(sentences_to_embed) : after_sentences]
+        chunk_vectors = vectors[after_sentences:]
         chunk_offset = 0
         for i, (record, sentences, chunks) in enumerate(fresh):
             parts[record.doc_id] = _DocumentParts(
@@ -313,6 +326,7 @@ class Indexer:
                 sentences=sentences,
                 sentence_vectors=sentence_vectors[flat_rows[i] : flat_rows[i + 1]],
                 chunk_vectors=chunk_vectors[chunk_offset : chunk_offset + len(chunks)],
+                clause_vectors=clause_vectors[flat_rows[i] : flat_rows[i + 1]],
             )
             chunk_offset += len(chunks)
         return [parts[doc_id] for doc_id in sorted(parts)]
@@ -382,6 +396,11 @@ class Indexer:
         dimension = self.embedder.dimension
         chunk_vectors = _stack([p.chunk_vectors for p in parts], dimension)
         sentence_vectors = _stack([p.sentence_vectors for p in parts], dimension)
+        clause_vectors = (
+            np.concatenate([p.clause_vectors for p in parts])
+            if parts
+            else np.zeros((0, CLAUSE_SLOTS, dimension), np.float32)
+        )
         store = self.compute.vector_store(chunk_vectors, self.index_type)
         # Rebuilt whole from the chunk texts on every build: a small share of the time embedding takes.
         lexical = LexicalIndex.build([c.text for c in chunks], [_names(p.record) for p in parts])
@@ -406,7 +425,10 @@ class Indexer:
             duplicates=dict(report.duplicates),
         )
         records = [p.record for p in parts]
-        return IndexData(manifest, records, chunks, sentences, chunk_vectors, sentence_vectors, store, lexical)
+        return IndexData(
+            manifest, records, chunks, sentences, chunk_vectors, sentence_vectors, store, lexical,
+            clause_vectors=clause_vectors,
+        )
 
 
 def _readable(index_dir: Path) -> IndexData | None:
@@ -475,6 +497,7 @@ def _split_by_document(data: IndexData) -> dict[str, _DocumentParts]:
             chunks=[_rebased_chunk(chunks[r], i, -base) for i, r in enumerate(chunk_rows[record.doc_id])],
             sentence_vectors=data.sentence_vectors[rows],
             chunk_vectors=data.chunk_vectors[chunk_rows[record.doc_id]],
+            clause_vectors=data.clause_vectors[rows],
         )
     return parts
 

@@ -19,15 +19,19 @@ from indexer.store import FaissStore
 
 # 2: documents carry company and period; the lexical index sits beside FAISS.
 # 3: each claim's terms and each term's claim count are stored, so servers read records on demand.
-FORMAT_VERSION = 3
+# 4: each sentence's clauses have vectors of their own (``indexer/clauses.py``).
+FORMAT_VERSION = 4
 MANIFEST = "manifest.json"
 FAISS_FILE = "chunks.faiss"
 CHUNK_VECTORS = "chunk_vectors.npy"
 SENTENCE_VECTORS = "sentence_vectors.npy"
+CLAUSE_VECTORS = "clause_vectors.npy"
 METADATA = "metadata.sqlite"
 LEXICAL_DIR = "lexical"
 # Everything a build writes: a folder holding anything else is not (only) an index.
-INDEX_ENTRIES = frozenset({MANIFEST, FAISS_FILE, CHUNK_VECTORS, SENTENCE_VECTORS, METADATA, LEXICAL_DIR})
+INDEX_ENTRIES = frozenset(
+    {MANIFEST, FAISS_FILE, CHUNK_VECTORS, SENTENCE_VECTORS, CLAUSE_VECTORS, METADATA, LEXICAL_DIR}
+)
 
 
 class IndexUnavailable(Exception):
@@ -114,6 +118,8 @@ class IndexData:
     store: FaissStore | None = None
     lexical: LexicalIndex | None = None
     claim_terms: ClaimTerms | None = None  # read from disk only
+    # (sentences, CLAUSE_SLOTS, dimension): the vectors of each sentence's clauses, zero where it has none.
+    clause_vectors: np.ndarray | None = None
 
 
 def build_command(index_dir: Path) -> str:
@@ -181,6 +187,7 @@ def read_index(index_dir: Path, with_store: bool = True) -> IndexData:
         # Plain arrays over the mapping: np.memmap's Python-level indexing cost more per answer than the rows.
         chunk_vectors = np.load(build / CHUNK_VECTORS, mmap_mode="r").view(np.ndarray)
         sentence_vectors = np.load(build / SENTENCE_VECTORS, mmap_mode="r").view(np.ndarray)
+        clause_vectors = np.load(build / CLAUSE_VECTORS, mmap_mode="r").view(np.ndarray)
         store = FaissStore.load(build / FAISS_FILE) if with_store else None
         lexical = LexicalIndex.load(build / LEXICAL_DIR) if with_store and chunks else None
     except (OSError, ValueError, EOFError, sqlite3.Error, RuntimeError) as error:
@@ -190,6 +197,7 @@ def read_index(index_dir: Path, with_store: bool = True) -> IndexData:
     consistent = (
         len(chunk_vectors) == len(chunks)
         and len(sentence_vectors) == len(sentences)
+        and len(clause_vectors) == len(sentences)
         and (store is None or store.size == len(chunks))
         and (lexical is None or lexical.sizes == (len(chunks), len(documents)))
         and manifest.counts.get("chunks") == len(chunks)
@@ -197,7 +205,8 @@ def read_index(index_dir: Path, with_store: bool = True) -> IndexData:
     if not consistent:
         raise IndexUnavailable(f"the index at {index_dir} is inconsistent: rebuild with {build_command(index_dir)}")
     return IndexData(
-        manifest, documents, chunks, sentences, chunk_vectors, sentence_vectors, store, lexical, claim_terms
+        manifest, documents, chunks, sentences, chunk_vectors, sentence_vectors, store, lexical, claim_terms,
+        clause_vectors,
     )
 
 
@@ -209,6 +218,8 @@ def write_index(index_dir: Path, data: IndexData) -> None:
         data.lexical.save(index_dir / LEXICAL_DIR)
     np.save(index_dir / CHUNK_VECTORS, data.chunk_vectors)
     np.save(index_dir / SENTENCE_VECTORS, data.sentence_vectors)
+    assert data.clause_vectors is not None
+    np.save(index_dir / CLAUSE_VECTORS, data.clause_vectors)
     _write_metadata(index_dir / METADATA, data)
     (index_dir / MANIFEST).write_text(json.dumps(asdict(data.manifest), indent=2, ensure_ascii=False), "utf-8")
 

@@ -335,6 +335,8 @@ def _ask(settings: Settings, args: argparse.Namespace) -> int:
         print(json.dumps(response.model_dump(), indent=2, ensure_ascii=False))
         return 0
     print(response.answer)
+    for closest in response.closest:
+        print(f'  > {closest.text} ({closest.doc_id})')
     if response.note:
         print(f"  ({response.note})")
     # One line per quoted passage with all its markers: a claim cited [1][6] is one quote, not two.

@@ -17,15 +17,17 @@ from pathlib import Path
 
 from indexer.build import passage_text
 from indexer.embedder import Embedder
+from indexer.clauses import clauses_of
 from indexer.index_files import IndexData, read_index
 
 
 def embedded_texts(data: IndexData) -> list[str]:
-    """What the indexer embedded for ``data``: every sentence but headings, and every chunk with its
-    document's names and title."""
+    """What the indexer embedded for ``data``: every sentence but headings, their clauses, and every chunk
+    with its document's names and title."""
     records = {document.doc_id: document for document in data.documents}
     sentences = [sentence.text for sentence in data.sentences if sentence.kind != "heading"]
-    return sentences + [passage_text(records[chunk.doc_id], chunk.text) for chunk in data.chunks]
+    clauses = [clause for text in sentences for clause in clauses_of(text)]
+    return sentences + clauses + [passage_text(records[chunk.doc_id], chunk.text) for chunk in data.chunks]
 
 
 def main() -> None:

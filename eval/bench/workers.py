@@ -74,6 +74,8 @@ def synthetic_index(seed: IndexData, chunks: int, index_dir: Path) -> Path:
         ]
     chunk_vectors = source.draw(wanted)
     sentence_vectors = np.tile(np.asarray(seed.sentence_vectors), (copies, 1))
+    assert seed.clause_vectors is not None
+    clause_vectors = np.tile(np.asarray(seed.clause_vectors), (copies, 1, 1))
     lexical = LexicalIndex.build(
         [c.text for c in chunk_records], [describe(d.doc_id, d.company, d.period) for d in documents]
     )
@@ -89,7 +91,8 @@ def synthetic_index(seed: IndexData, chunks: int, index_dir: Path) -> Path:
     shutil.rmtree(index_dir, ignore_errors=True)  # one of another size
     index_dir.mkdir(parents=True)
     data = IndexData(
-        manifest, documents, chunk_records, sentence_records, chunk_vectors, sentence_vectors, store, lexical
+        manifest, documents, chunk_records, sentence_records, chunk_vectors, sentence_vectors, store, lexical,
+        clause_vectors=clause_vectors,
     )
     write_index(index_dir, data)
     return index_dir

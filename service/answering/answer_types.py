@@ -16,7 +16,7 @@ from enum import Enum
 from functools import lru_cache
 
 from indexer.markers import strip_markers
-from indexer.terms import content_terms, whole_names
+from indexer.terms import content_terms, stem, whole_names
 from service.answering.statements import MONTHS, YEAR
 
 
@@ -29,6 +29,7 @@ class AnswerType(Enum):
     DAY = "day"
     COUNT = "count"
     AGE = "age"
+    SIZE = "size"  # "how large", "how big": a count or an amount
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,8 @@ _TYPE_WORDS: dict[AnswerType, frozenset[str]] = {
     AnswerType.DATE: frozenset("year month quarter time".split()),
     AnswerType.DAY: frozenset("day date".split()),
 }
+# The words asking "how large": they name the type asked only after "how", not as adjectives ("big clients").
+_SIZE_WORDS = frozenset("large big size".split())
 _ASKING = re.compile(r"\b(?:what|which)\b|\bhow (?:big|large|much) (?:a|of)\b")
 _WORD = re.compile(r"[a-z%]+(?:'[a-z]+)?")
 # Between the question word and what it asks about: "what was the price", "how big a slice".
@@ -122,6 +125,8 @@ def _kind(lower: str) -> AnswerType | None:
         return AnswerType.DAY if re.search(r"\bexact(?:ly)?\b", lower) else AnswerType.DATE
     if re.search(r"\bhow much\b", lower):
         return AnswerType.AMOUNT
+    if re.search(r"\bhow (?:large|big)\b", lower):
+        return AnswerType.SIZE
     return None
 
 
@@ -144,6 +149,34 @@ def _asked_words(lower: str) -> list[str]:
             continue
         picked.append(word)
     return picked if found else words
+
+
+_WHY = re.compile(r"\bwhy\b|\bwhat (?:is|was|were|are) the reasons?\b|\bfor what reason\b", re.IGNORECASE)
+# A reason as reports write one: "due to concerns", "because", "to strengthen data capabilities".
+_REASON = re.compile(
+    r"\b(?:due to|because|owing to|thanks to|in order to|so as to|so that|driven by|as a result of|aim(?:s|ed)? to)\b"
+    r"|\bto (?!the\b|a\b|an\b|its\b|their\b)[a-z]+(?:e|en|ize|ise|y|ate|ify|ect|ild|ide|ance)\b",
+    re.IGNORECASE,
+)
+
+
+def asks_why(question: str) -> bool:
+    return bool(_WHY.search(question))
+
+
+def gives_reason(sentence: str) -> bool:
+    """Whether ``sentence`` states a reason or a purpose: what a "why" question is after."""
+    return bool(_REASON.search(strip_markers(sentence)))
+
+
+def type_terms(asked: Asked | None) -> frozenset[str]:
+    """The stems of the words that name the type asked for ("percentage", "price", "date"): a sentence
+    holding a thing of that type holds what they ask, in whatever words."""
+    if asked is None:
+        return frozenset()
+    kinds = [asked.type, *((AnswerType.MONEY, AnswerType.SHARE) if asked.type is AnswerType.AMOUNT else ())]
+    words = _SIZE_WORDS if asked.type is AnswerType.SIZE else frozenset()
+    return frozenset(stem(word) for kind in kinds for word in _TYPE_WORDS.get(kind, words))
 
 
 def holds_type(asked: Asked, sentence: str) -> bool:
@@ -171,6 +204,8 @@ def _values(kind: AnswerType, per_unit: bool, sentence: str) -> tuple[str, ...]:
         return tuple(m.group(0).lower() for m in amounts)
     if kind is AnswerType.AMOUNT:
         return _values(AnswerType.MONEY, per_unit, sentence) + _values(AnswerType.SHARE, per_unit, sentence)
+    if kind is AnswerType.SIZE:
+        return _values(AnswerType.AMOUNT, per_unit, sentence) + _values(AnswerType.COUNT, per_unit, sentence)
     if kind is AnswerType.COUNT:
         # A count is a number that is not an amount, a share, a year or an age.
         for pattern in (_MONEY, _SHARE, YEAR, _AGE):

@@ -8,27 +8,38 @@ that only the document's name gives leave the share. Every number the question n
 passage. Names are held closer: each must be in the sentence itself or in the name of its document, and
 when the question names a party its document is not named for, its rare words must be in that sentence
 too, as a claim may speak of several companies. A question asking for a kind of thing (an age, a count,
-an amount, a date, a name) is answered only by a sentence holding one (``answer_types``). Thresholds were
-measured on the gold set (``eval/gold.jsonl``).
+an amount, a date, a name) is answered only by a sentence holding one (``answer_types``). And a sentence
+is held to the question as asked (``verification``): every word the question asks with is in it, what it
+gives an owner or ties to a party is the question's. Thresholds were measured on the gold set
+(``eval/gold.jsonl``).
+
+When no sentence is verified, the answer claims nothing: it lists the sentences that come closest
+(``closest``), said to be the closest, and a note saying what the closest one lacks.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from indexer.claims import render_with_group
+from indexer.claims import render_with_group, says_no_information
 from indexer.index_files import SentenceRecord
-from indexer.terms import content_terms, content_words
-from service.answering.answer_types import asked_type, holds_type
+from indexer.terms import content_words
+from service.answering.answer_types import Asked, asked_type, asks_why, gives_reason, holds_type, type_terms
+from service.answering.closest import Closest, closest_sentences
 from service.answering.search_index import Hit, SearchIndex
+from service.answering.verification import ASKING_WORDS, VERB_FORMS, SameWord, owner_conflict, party_conflict, read
 
 if TYPE_CHECKING:
     from service.answering.draft_check import Dropped
 
-ABSTENTION = "The reports do not answer this question."
+# What an unverified answer says, by whether some sentence comes close: never that the reports do not
+# answer, which a sentence put in other words may well do.
+NOT_VERIFIED = "No sentence of the reports answers this as asked; the closest they come:"
+NOTHING_CLOSE = "Nothing in the reports is close to this question."
 
 
 @dataclass(frozen=True)
@@ -52,6 +63,10 @@ class Evidence:
     # The question names a party its document is not named for: the sentence naming it must say what
     # is asked, as the claim's other sentences may be about someone else.
     judged_alone: bool = False
+    # The question's words (as written) the sentence does not hold, and why it speaks of another party.
+    unheld: tuple[str, ...] = ()
+    conflict: str | None = None
+    typed: bool = True  # holds a thing of the kind asked for (a reason, for "why")
 
     @property
     def coverage(self) -> float:
@@ -75,6 +90,8 @@ class Answer:
     # the generated one when it was asked for.
     dropped: list[Dropped] = field(default_factory=list)
     note: str | None = None
+    # When nothing (or a part of a question) is verified: the sentences that come closest, best first.
+    closest: list[Closest] = field(default_factory=list)
 
 
 COVERAGE_WEIGHT = 0.5
@@ -96,21 +113,31 @@ class Answerer:
         self.duplicate_similarity = duplicate_similarity
 
     def run(self, question: str, question_vector: np.ndarray, hits: list[Hit], index: SearchIndex) -> Answer:
-        ranked = sorted(self.weigh(question, question_vector, hits, index), key=lambda e: -e.score)
         asked = asked_type(question)
-        typed = [e for e in ranked if asked is None or holds_type(asked, e.sentence.text)]
-        if not typed or not self._answers(typed[0]):
-            note = unused_words_note(question, hits, index)
-            return Answer(ABSTENTION, abstained=True, sources=hits, evidence=ranked[:1], note=note)
-        return answer_of(self._choose(typed, index), hits)
+        weighed = self.weigh(question, question_vector, hits, index, asked)
+        ranked = sorted(weighed, key=lambda e: -e.score)
+        typed = [e for e in ranked if e.typed]
+        if typed and self.verified(typed[0]):
+            return answer_of(self._choose(typed, index), hits)
+        return unverified(question, hits, index, closest_sentences(weighed, index, question_vector), weighed)
 
-    def weigh(self, question: str, question_vector: np.ndarray, hits: list[Hit], index: SearchIndex) -> list[Evidence]:
-        """Every answer-worthy sentence of the retrieved passages, with its similarity and coverage."""
-        terms = list(dict.fromkeys(content_terms(question)))
+    def weigh(
+        self, question: str, question_vector: np.ndarray, hits: list[Hit], index: SearchIndex, asked: Asked | None
+    ) -> list[Evidence]:
+        """Every answer-worthy sentence of the retrieved passages, with its similarity and coverage and
+        what it lacks to answer the question as asked."""
+        words = list({term: written for written, term in content_words(question)}.items())
+        terms = [term for term, _ in words]
         in_corpus = [index.variants(t) for t in terms]
         variants = [forms | {t} for t, forms in zip(terms, in_corpus)]
+        # What a sentence must hold of each word: any of its forms, irregular ones too ("bought" for "buy").
+        held_as = [forms | VERB_FORMS.get(t, frozenset()) for t, forms in zip(terms, variants)]
         weights = [index.idf(v) for v in variants]  # Python floats: summed per sentence, where numpy's are slow
         names = index.names_of(question)
+        asking = read(question, question=True)
+        same = SameWord(dict(zip(terms, variants)))
+        kind_words = type_terms(asked)
+        why = asked is None and asks_why(question)
         seen: set[int] = set()
         evidence: list[Evidence] = []
         for hit in hits:
@@ -134,6 +161,15 @@ class Answerer:
                 if required:
                     forms = frozenset().union(*(name.forms for name in required))
                     held, alone = [n and t not in forms for t, n in zip(terms, named)], unnamed + required
+                typed = holds_type(asked, sentence.text) if asked else not why or gives_reason(sentence.text)
+                heading = index.heading_terms(sentence.row)
+                unheld = tuple(
+                    written
+                    for (term, written), forms, given in zip(words, held_as, held)
+                    if not (given or forms & sentence_terms or term in heading or term in ASKING_WORDS)
+                    and not (typed and term in kind_words)
+                )
+                statement = read(sentence.text, question=False)
                 evidence.append(
                     Evidence(
                         sentence,
@@ -143,27 +179,33 @@ class Answerer:
                         _coverage(variants, weights, sentence_terms, held),
                         numbers_found and not index.missing_names(alone, sentence_terms),
                         judged_alone=bool(alone),
+                        unheld=unheld,
+                        conflict=owner_conflict(asking, statement, same) or party_conflict(asking, statement),
+                        typed=typed,
                     )
                 )
         return evidence
 
-    def _answers(self, evidence: Evidence) -> bool:
+    def verified(self, evidence: Evidence) -> bool:
+        """Whether the sentence answers the question as asked, by itself."""
         return (
             evidence.names_found
+            and evidence.typed
+            and not evidence.unheld
+            and evidence.conflict is None
             and evidence.similarity >= self.min_similarity
             and evidence.coverage >= self.min_coverage
         )
 
     def _choose(self, ranked: list[Evidence], index: SearchIndex) -> list[Evidence]:
-        """The best sentence, then close runners-up that answer too, each by itself (not just through
-        its claim: a follow-up is not pulled back to the sentence that answered the question before),
-        and do not repeat it."""
+        """The best sentence, then close runners-up verified by themselves too (a sentence only near the
+        answer is padding), that do not repeat it."""
         best = ranked[0]
         chosen = [best]
         for candidate in ranked[1:]:
             if len(chosen) >= self.max_sentences:
                 break
-            if candidate.similarity < best.similarity - self.similarity_margin or not self._answers(candidate):
+            if candidate.similarity < best.similarity - self.similarity_margin or not self.verified(candidate):
                 continue
             if candidate.sentence_coverage < self.min_coverage:
                 continue
@@ -195,21 +237,76 @@ def _coverage(variants: list[frozenset[str]], weights: list[float], terms: froze
     return sum(w for w, f in zip(weights, found) if f) / total
 
 
-def unused_words_note(question: str, hits: list[Hit], index: SearchIndex) -> str | None:
+def unused_words(question: str, hits: list[Hit], index: SearchIndex) -> tuple[str | None, list[str]]:
     """Which words of an unanswered question no sentence of the reports uses (nor the name of a document
-    retrieved for it): a typo, a word the reports put otherwise, or a thing they never mention. A
-    user who sees it knows what to change, rather than guessing the reports' wording."""
+    retrieved for it), said in a note, and the words themselves. A user who sees it knows what to
+    change, rather than guessing the reports' wording."""
     # The words naming each document, and the question's names it writes as one ("Lockheed Martin",
     # LOCKHEEDMARTIN_2020_10K).
     names = index.names_of(question)
     doc_ids = {hit.chunk.doc_id for hit in hits}
     given = frozenset().union(*(index.naming_terms(d) | index.document_names(names, d) for d in doc_ids))
-    unused = dict.fromkeys(w for w, t in content_words(question) if not index.variants(t) and t not in given)
+    unused = list(dict.fromkeys(w for w, t in content_words(question) if not index.variants(t) and t not in given))
     if not unused:
-        return None
-    quoted = [f'"{word}"' for word in unused]
-    listed = quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} or {quoted[-1]}"
-    return f"no sentence of the reports uses the word{'s' if len(quoted) > 1 else ''} {listed}"
+        return None, []
+    listed = _listed(unused)
+    return f"no sentence of the reports uses the word{'s' if len(unused) > 1 else ''} {listed}", unused
+
+
+def _listed(words: Sequence[str]) -> str:
+    """``"a"``, ``"a" or "b"``, ``"a", "b" or "c"``."""
+    quoted = [f'"{word}"' for word in words]
+    return quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} or {quoted[-1]}"
+
+
+def unverified(
+    question: str, hits: list[Hit], index: SearchIndex, closest: list[Closest], weighed: list[Evidence]
+) -> Answer:
+    """The answer when no sentence is verified: the closest sentences (their evidence kept), or that
+    nothing is close, and a note saying why."""
+    by_row = {e.sentence.row: e for e in weighed}
+    evidence = [by_row[c.sentence.row] for c in closest]
+    return Answer(
+        NOT_VERIFIED if closest else NOTHING_CLOSE,
+        abstained=True,
+        sources=hits,
+        evidence=evidence,
+        note=unverified_note(question, hits, index, closest, evidence),
+        closest=closest,
+    )
+
+
+def unverified_note(
+    question: str, hits: list[Hit], index: SearchIndex, closest: list[Closest], evidence: list[Evidence]
+) -> str:
+    """Why nothing is verified: what the closest sentence lacks, and the question's words no sentence of the
+    reports uses (a typo, a word the reports put otherwise, or a thing they never mention)."""
+    unused, words = unused_words(question, hits, index)
+    if not closest:
+        return unused or "no sentence of the retrieved passages comes close to this question"
+    best = evidence[0]
+    if says_no_information(best.sentence.text):
+        line = best.sentence.text
+        return f'the report says it has no information on this: "{line}" ({best.sentence.doc_id})'
+    # Words no report uses are said once, as such.
+    unheld = [word for word in best.unheld if word not in words]
+    if unused and not unheld and not best.conflict:
+        return unused
+    lack = f"the closest sentence {lacks(replace(best, unheld=tuple(unheld)))}"
+    return f"{lack}; {unused}" if unused else lack
+
+
+def lacks(evidence: Evidence) -> str:
+    """What ``evidence``'s sentence lacks to answer the question as asked, said after "the closest sentence"."""
+    if evidence.unheld:
+        return f"does not say {_listed(evidence.unheld)}"
+    if evidence.conflict:
+        return evidence.conflict
+    if not evidence.typed:
+        return "does not hold the kind of thing the question asks for"
+    if not evidence.names_found:
+        return "does not name every party the question names"
+    return "is not close enough to the question to be taken as its answer"
 
 
 def answer_of(chosen: list[Evidence], sources: list[Hit], note: str | None = None) -> Answer:

@@ -10,6 +10,8 @@ the extractive answer (or its abstention) is returned instead.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import re
 from collections.abc import Iterator
 
@@ -75,16 +77,7 @@ class GeneratedAnswerer:
             note = f"the model did not answer: {error}"
         if not kept:
             note = note or "no sentence of the model's draft was supported by the passages"
-            yield Answer(
-                extractive.text,
-                extractive.abstained,
-                extractive.citations,
-                extractive.sources,
-                extractive.evidence,
-                mode="extractive",
-                dropped=dropped,
-                note=note,
-            )
+            yield replace(extractive, mode="extractive", dropped=dropped, note=note)
             return
         yield Answer(
             " ".join(s.render() for s in kept),

@@ -14,7 +14,8 @@ import numpy as np
 from indexer.claims import says_no_information
 from indexer.embedder import QUERY_CACHE_SIZE, Embedder, serving_threads
 from indexer.index_files import IndexUnavailable
-from service.answering.answerer import ABSTENTION, Answer, Answerer, answer_of
+from service.answering.answerer import NOT_VERIFIED, Answer, Answerer, answer_of
+from service.answering.closest import CLOSEST_LIMIT, Closest
 from service.answering.filters import DocumentFilter
 from service.answering.followup import resolve
 from service.answering.generated import GeneratedAnswerer
@@ -192,22 +193,35 @@ class QuestionAnswering:
         yield final
 
     def _extractive(self, retrieval: Retrieval) -> Answer:
-        """The answerer's answer; for a question asking two things, each part's, joined, and a note
-        naming a part the reports do not answer."""
+        """The answerer's answer; for a question asking two things, each part's, joined, with the closest
+        sentences of a part no sentence is verified for and a note naming it."""
         if not retrieval.parts:
             return _without_no_information(
                 self.answerer.run(retrieval.question, retrieval.vector, retrieval.hits, retrieval.index)
             )
         answers = [self._extractive(part) for part in retrieval.parts]
         answered = [a for a in answers if not a.abstained]
+        unanswered = [(part, a) for part, a in zip(retrieval.parts, answers) if a.abstained]
+        closest = _taking_turns([a.closest for _, a in unanswered])
         if not answered:
-            return replace(answers[0], sources=retrieval.hits)
-        unanswered = [part.question for part, a in zip(retrieval.parts, answers) if a.abstained]
-        return answer_of(
-            [e for a in answered for e in a.evidence],
-            retrieval.hits,
-            note=f"The reports do not answer: {' '.join(unanswered)}" if unanswered else None,
-        )
+            notes = [f"{part.question} ({a.note})" if a.note else part.question for part, a in unanswered]
+            return replace(
+                answers[0],
+                text=NOT_VERIFIED if closest else answers[0].text,
+                sources=retrieval.hits,
+                closest=closest,
+                evidence=[e for _, a in unanswered for e in a.evidence],
+                note="; ".join(notes),
+            )
+        note = None
+        if unanswered:
+            asked = " ".join(part.question for part, _ in unanswered)
+            note = f"No sentence of the reports answers as asked: {asked} The closest they come is listed."
+            if not closest:
+                note = f"Nothing in the reports is close to: {asked}"
+        answer = answer_of([e for a in answered for e in a.evidence], retrieval.hits, note=note)
+        shown = {e.sentence.row for e in answer.evidence}
+        return replace(answer, closest=[c for c in closest if c.sentence.row not in shown])
 
     def _generated_wanted(self, mode: Mode | None) -> bool:
         self.check_mode(mode)
@@ -229,9 +243,20 @@ def _merged(lists: list[list[Hit]]) -> list[Hit]:
     return sorted(best.values(), key=lambda hit: -hit.score)
 
 
+def _taking_turns(lists: list[list[Closest]]) -> list[Closest]:
+    """The closest sentences of several parts, each part's best first, each sentence once."""
+    taken: dict[int, Closest] = {}
+    for rank in range(CLOSEST_LIMIT):
+        for closest in lists:
+            if rank < len(closest) and len(taken) < CLOSEST_LIMIT:
+                taken.setdefault(closest[rank].sentence.row, closest[rank])
+    return list(taken.values())
+
+
 def _without_no_information(answer: Answer) -> Answer:
     """``answer`` without the report's lines saying it has no information (they carry no markers and
-    state no claim); when only such lines answered, an abstention whose note quotes the report's line."""
+    state no claim); when only such lines answered, an abstention showing the report's line as the
+    closest it comes, and a note quoting it."""
     kept = [e for e in answer.evidence if not says_no_information(e.sentence.text)]
     if answer.abstained or len(kept) == len(answer.evidence):
         return answer
@@ -240,9 +265,10 @@ def _without_no_information(answer: Answer) -> Answer:
     line = answer.evidence[0]
     return replace(
         answer,
-        text=ABSTENTION,
+        text=NOT_VERIFIED,
         abstained=True,
         citations=[],
+        closest=[Closest(line.sentence, line.hit, round(line.score, 4))],
         note=f'the report says it has no information on this: "{line.sentence.text}" ({line.hit.chunk.doc_id})',
     )
 

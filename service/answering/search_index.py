@@ -35,6 +35,8 @@ _CANDIDATES_PER_RESULT = 4
 CHUNK_NUMBERS_CACHE = 2048
 # Names each sentence gives, read when a question relies on its document's name for one of its own.
 SENTENCE_NAMES_CACHE = 8192
+# How many sentences back a sentence's heading is looked for.
+HEADING_REACH = 64
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,8 @@ class SearchIndex:
         self.chunks = data.chunks
         self.sentences = data.sentences
         self.sentence_vectors = data.sentence_vectors
+        assert data.clause_vectors is not None
+        self.clause_vectors = data.clause_vectors
         self.claim_terms = data.claim_terms
         self.titles = {d.doc_id: d.title for d in data.documents}
         # The words naming each document (file name, company, period), as its lexical search reads them.
@@ -81,6 +85,7 @@ class SearchIndex:
         self._chunk_documents = np.array([document_rows[d] for d in data.chunks.column("doc_id")], dtype=np.int64)
         self._numbers_of_row = lru_cache(maxsize=CHUNK_NUMBERS_CACHE)(partial(_chunk_numbers, data.chunks))
         self._names_of_sentence = lru_cache(maxsize=SENTENCE_NAMES_CACHE)(partial(_sentence_names, data.sentences))
+        self.heading_terms = lru_cache(maxsize=SENTENCE_NAMES_CACHE)(partial(_heading_terms, data.sentences))
         self._df = data.claim_terms.frequency
         self._units = max(data.claim_terms.claims, 1)
         self._by_prefix: dict[str, list[str]] = defaultdict(list)
@@ -211,6 +216,13 @@ class SearchIndex:
         frequency = max((self._df.get(t, 0) for t in variants), default=0)
         return math.log((self._units + 1) / (frequency + 0.5))
 
+    def reach(self, rows: list[int], query_vector: np.ndarray) -> np.ndarray:
+        """How close each sentence of ``rows`` comes to the query: its own similarity, or one of its
+        clauses' (``indexer/clauses.py``) where that is higher."""
+        whole = self.sentence_vectors[rows] @ query_vector
+        parts = (self.clause_vectors[rows] @ query_vector).max(axis=1)
+        return np.maximum(whole, parts)
+
     def sentences_of(self, chunk: ChunkRecord) -> list[SentenceRecord]:
         return self.sentences[chunk.first_sentence : chunk.end_sentence]
 
@@ -250,6 +262,18 @@ def _same_word(a: str, b: str) -> bool:
             break
         common += 1
     return a == b or common >= max(_PREFIX, min(len(a), len(b)) - 2)
+
+
+def _heading_terms(sentences: Sequence[SentenceRecord], row: int) -> frozenset[str]:
+    """The terms of the heading a sentence stands under ("Core Viewpoints"): a question may name the section."""
+    doc_id = sentences[row].doc_id
+    for above in range(row - 1, max(row - HEADING_REACH, 0) - 1, -1):
+        sentence = sentences[above]
+        if sentence.doc_id != doc_id:
+            break
+        if sentence.kind == "heading":
+            return frozenset(sentence.terms)
+    return frozenset()
 
 
 def _sentence_names(sentences: Sequence[SentenceRecord], row: int) -> frozenset[str]:

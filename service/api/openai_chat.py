@@ -18,9 +18,10 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, model_validator
 
 from service.answering.answerer import Answer
+from service.answering.closest import quoted
 from service.api.deps import ReadyQADep
 from service.answering.qa import QuestionAnswering
-from service.api.schemas import MAX_HISTORY, MAX_QUESTION_CHARS, CitationOut, Source, Text, trimmed
+from service.api.schemas import MAX_HISTORY, MAX_QUESTION_CHARS, CitationOut, ClosestOut, Source, Text, trimmed
 from service.api.streaming import answer_deltas, event_stream, sse
 
 router = APIRouter(prefix="/v1")
@@ -93,6 +94,7 @@ class Grounding(BaseModel):
     citations: list[CitationOut]
     sources: list[Source]
     abstained: bool
+    closest: list[ClosestOut] = []
 
     @classmethod
     def of(cls, answer: Answer) -> Grounding:
@@ -100,7 +102,13 @@ class Grounding(BaseModel):
             citations=[CitationOut.of(c) for c in answer.citations],
             sources=[Source.of(hit) for hit in answer.sources],
             abstained=answer.abstained,
+            closest=[ClosestOut.of(c) for c in answer.closest],
         )
+
+
+def _closest_quoted(answer: Answer) -> str:
+    """The closest sentences, quoted after the message's text: a chat client shows only the content."""
+    return f"\n\n{quoted(answer.closest)}" if answer.closest else ""
 
 
 class ChatCompletion(Grounding):
@@ -131,6 +139,7 @@ class ChatCompletionChunk(BaseModel):
     citations: list[CitationOut] | None = None
     sources: list[Source] | None = None
     abstained: bool | None = None
+    closest: list[ClosestOut] | None = None
 
 
 @router.post(
@@ -149,7 +158,7 @@ async def chat_completions(
         id=completion_id,
         created=created,
         model=body.model,
-        choices=[Choice(message=AssistantMessage(content=answer.text))],
+        choices=[Choice(message=AssistantMessage(content=answer.text + _closest_quoted(answer)))],
         **Grounding.of(answer).model_dump(),
     )
 
@@ -170,6 +179,8 @@ async def _chunks(
         if piece:
             yield chunk(Delta(content=piece))
     assert answer is not None
+    if answer.closest:
+        yield chunk(Delta(content=_closest_quoted(answer)))
     yield chunk(Delta(), "stop", Grounding.of(answer))
     yield sse("[DONE]")
 

@@ -17,6 +17,7 @@ from pydantic import (
 )
 
 from service.answering.answerer import Answer, Citation
+from service.answering.closest import Closest
 from service.answering.filters import (
     COMPANY,
     DOC_PREFIX,
@@ -132,6 +133,25 @@ class CitationOut(BaseModel):
         return cls(**citation.__dict__)
 
 
+class ClosestOut(BaseModel):
+    text: str = Field(description="the sentence followed by its claim's marker group, as the report writes it")
+    markers: list[str]
+    doc_id: str
+    chunk_id: str
+    score: float = Field(description="how close the sentence comes, to compare the closest sentences of one answer")
+
+    @classmethod
+    def of(cls, closest: Closest) -> ClosestOut:
+        sentence = closest.sentence
+        return cls(
+            text=closest.text,
+            markers=list(sentence.markers),
+            doc_id=sentence.doc_id,
+            chunk_id=closest.hit.chunk.chunk_id,
+            score=closest.score,
+        )
+
+
 class DroppedOut(BaseModel):
     sentence: str
     reason: str
@@ -146,9 +166,15 @@ class AskResponse(BaseModel):
     dropped: list[DroppedOut] = Field([], description="a model's sentences the passages did not support")
     note: str | None = Field(
         None,
-        description="what the answer's text does not say: the words of an unanswered question no report"
-        " sentence uses, a part of the question left unanswered, a filter matching no document, or why a"
-        " model's answer fell back to the extractive one",
+        description="what the answer's text does not say: when no sentence is verified, the words of the"
+        " question no report sentence uses or what the closest sentence lacks; a part of the question no"
+        " sentence answers as asked, a filter matching no document, or why a model's answer fell back to the"
+        " extractive one",
+    )
+    closest: list[ClosestOut] = Field(
+        [],
+        description="when no sentence is verified to answer the question (or a part of it) as asked: up to three"
+        " sentences where the reports come closest, best first, for the reader to judge; never an answer",
     )
 
     @classmethod
@@ -161,6 +187,7 @@ class AskResponse(BaseModel):
             mode=answer.mode,
             dropped=[DroppedOut(sentence=d.sentence, reason=d.reason) for d in answer.dropped],
             note=answer.note,
+            closest=[ClosestOut.of(c) for c in answer.closest],
         )
 
 

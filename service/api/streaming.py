@@ -17,7 +17,7 @@ from indexer.claims import render_with_group
 from service.answering.answerer import Answer
 from service.api.deps import ReadyQADep, require_mode
 from service.answering.qa import Mode, QuestionAnswering, Retrieval
-from service.api.schemas import AskRequest, CitationOut, Source
+from service.api.schemas import AskRequest, CitationOut, ClosestOut, Source
 
 router = APIRouter()
 
@@ -70,6 +70,7 @@ async def ask_events(qa: QuestionAnswering, body: AskRequest) -> AsyncGenerator[
     assert answer is not None
     yield sse(dump([CitationOut.of(c) for c in answer.citations]), "citations")
     done = {"abstained": answer.abstained, "mode": answer.mode, "note": answer.note}
+    done["closest"] = [ClosestOut.of(c).model_dump() for c in answer.closest]
     done["dropped"] = [{"sentence": d.sentence, "reason": d.reason} for d in answer.dropped]
     yield sse(json.dumps(done, ensure_ascii=False), "done")
 

@@ -74,11 +74,14 @@ def test_a_ray_build_is_the_local_build(
     assert [c.text for c in remote.chunks] == [c.text for c in local.chunks]
     assert np.allclose(remote.chunk_vectors, local.chunk_vectors, atol=1e-5)
     assert np.allclose(remote.sentence_vectors, local.sentence_vectors, atol=1e-5)
+    assert local.clause_vectors is not None and remote.clause_vectors is not None
+    assert np.allclose(remote.clause_vectors, local.clause_vectors, atol=1e-5)
     assert remote.manifest.model == local.manifest.model and remote.manifest.documents == local.manifest.documents
     assert top5(ray_dir, embedder, questions) == top5(local_dir, embedder, questions)
     # Both nodes embedded, and between them every text embedded locally.
     nodes = indexer.compute.texts_by_node
-    texts = int(local.sentence_vectors.any(axis=1).sum()) + len(local.chunks)
+    clauses = int(local.clause_vectors.any(axis=2).sum())
+    texts = int(local.sentence_vectors.any(axis=1).sum()) + clauses + len(local.chunks)
     assert len(nodes) == 2 and all(count > 0 for count in nodes.values()) and nodes.total() == texts
 
     # Unchanged corpus: nothing is embedded again, on the cluster or here.

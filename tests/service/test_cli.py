@@ -6,6 +6,7 @@ import socket
 import time
 from pathlib import Path
 
+from indexer.markers import markers_in
 from tests.conftest import run_citeqa
 
 
@@ -30,10 +31,13 @@ def test_ask_quotes_each_passage_once_with_all_its_markers(seed_index: Path) -> 
 def test_ask_prints_why_an_unanswered_question_is_not_answered(seed_index: Path) -> None:
     result = run_citeqa("ask", "What was Scale AI's revenue in 2024?", "--index-dir", str(seed_index))
     assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines() == [
-        "The reports do not answer this question.",
-        '  (no sentence of the reports uses the words "revenue" or "2024")',
-    ]
+    first, *closest, note = result.stdout.splitlines()
+    assert first == "No sentence of the reports answers this as asked; the closest they come:"
+    # Each closest sentence whole, with its claim's markers and its document.
+    assert 1 <= len(closest) <= 3
+    assert all(line.startswith("  > ") and line.endswith("(meta-scale-ai-acquisition.txt)") for line in closest)
+    assert all(markers_in(line) for line in closest)
+    assert note == '  (no sentence of the reports uses the words "revenue" or "2024")'
 
 
 def test_a_folder_of_reports_given_as_the_index_gets_the_command_that_indexes_it() -> None:
@@ -49,7 +53,7 @@ def test_ask_json_matches_the_http_contract(seed_index: Path) -> None:
     result = run_citeqa("ask", "What was Scale AI's revenue in 2024?", "--json", "--index-dir", str(seed_index))
     assert result.returncode == 0, result.stderr
     body = json.loads(result.stdout)
-    assert set(body) == {"answer", "abstained", "citations", "sources", "mode", "dropped", "note"}
+    assert set(body) == {"answer", "abstained", "citations", "sources", "mode", "dropped", "note", "closest"}
     assert body["mode"] == "extractive"
     assert body["abstained"] is True
 

@@ -61,6 +61,9 @@ h2 { flex: 1; margin: 0; font-size: 16px; font-weight: 650; }
 .badge { display: inline-block; margin-bottom: 4px; font: 600 12px/1.4 system-ui, sans-serif; font-style: normal;
   color: #5b6072; text-transform: uppercase; letter-spacing: .04em; }
 .answer .note { margin-top: 6px; font-size: 13px; font-style: normal; }
+.closest { margin-top: 6px; font-style: normal; color: #1d2433; }
+.closest .label { margin: 0 0 4px; font-size: 13px; color: #4a5068; }
+.closest blockquote { margin: 4px 0; padding: 4px 8px; border-left: 3px solid #8a8f9e; background: #fff; }
 .answer.error { background: #fff4f4; border: 1px solid #d64545; color: #7a1f1f; }
 .retry { margin-top: 8px; border: 1px solid #b53030; background: #fff; color: #8c1d1d; border-radius: 8px; padding: 4px 12px; }
 .chip { display: inline-block; margin: 0 1px; padding: 0 5px; min-width: 26px; border: 1px solid var(--accent);
@@ -279,14 +282,14 @@ input { flex: 1; min-width: 0; font: inherit; padding: 9px 12px; border: 1px sol
       for (const saved of Array.isArray(stored) ? stored : []) {
         if (!saved || typeof saved.question !== "string" || typeof saved.answer !== "string") continue;
         const turn = this.addTurn(saved.question);
-        Object.assign(turn, { answer: saved.answer, abstained: !!saved.abstained, note: typeof saved.note === "string" ? saved.note : null, citations: saved.citations || [], sources: saved.sources || [], done: true });
+        Object.assign(turn, { answer: saved.answer, abstained: !!saved.abstained, note: typeof saved.note === "string" ? saved.note : null, citations: saved.citations || [], sources: saved.sources || [], closest: Array.isArray(saved.closest) ? saved.closest : [], done: true });
         this.renderAnswer(turn);
       }
     }
 
     save() {
       const done = this.turns.filter((t) => t.done).slice(-MAX_STORED_TURNS);
-      const kept = done.map(({ question, answer, abstained, note, citations, sources }) => ({ question, answer, abstained, note, citations, sources }));
+      const kept = done.map(({ question, answer, abstained, note, citations, sources, closest }) => ({ question, answer, abstained, note, citations, sources, closest }));
       try {
         sessionStorage.setItem(this.storageKey, JSON.stringify(kept));
       } catch (_) {
@@ -334,6 +337,7 @@ input { flex: 1; min-width: 0; font: inherit; padding: 9px 12px; border: 1px sol
           else if (event === "done") {
             turn.abstained = !!payload.abstained;
             turn.note = typeof payload.note === "string" ? payload.note : null;
+            turn.closest = Array.isArray(payload.closest) ? payload.closest : [];
             turn.done = true;
           }
           this.renderAnswer(turn);
@@ -366,13 +370,15 @@ input { flex: 1; min-width: 0; font: inherit; padding: 9px 12px; border: 1px sol
         box.append(el("p", {}, turn.error), retry);
         return;
       }
+      const closest = turn.closest || [];
       if (turn.abstained) {
         box.classList.add("abstained");
-        box.append(el("span", { class: "badge" }, "Not in the reports"));
+        box.append(el("span", { class: "badge" }, closest.length ? "Closest in the reports" : "Nothing close in the reports"));
       }
       turn.quote = el("div", { class: "quote", id: `citeqa-quote-${++uid}`, "aria-live": "polite", hidden: true });
       box.append(el("span", { class: "sr-only" }, "Answer: "), this.answerText(turn), turn.quote);
       // What the answer does not say: the question's words no report uses, a part left unanswered.
+      if (turn.done && closest.length) box.append(this.closestList(turn, closest));
       if (turn.done && turn.note) box.append(el("p", { class: "note" }, turn.note));
       if (turn.sources.length) box.append(this.sourceList(turn));
       if (turn.pinned) this.showQuote(turn, turn.pinned);
@@ -417,6 +423,20 @@ input { flex: 1; min-width: 0; font: inherit; padding: 9px 12px; border: 1px sol
       return p;
     }
 
+    /** The sentences where the reports come closest, each whole, quoted, its markers as chips: for the
+     * reader to judge, never presented as the answer. */
+    closestList(turn, closest) {
+      const label = turn.abstained
+        ? "Quoted for you to judge; none is claimed as the answer:"
+        : "For the part not answered as asked, the closest the reports come, for you to judge:";
+      const quotes = closest.map((c) => {
+        const parts = c.text.split(MARKER).map((part, i) =>
+          i % 2 ? el("span", { class: "chip", title: c.doc_id }, part) : document.createTextNode(part));
+        return el("blockquote", {}, ...parts, el("span", { class: "sr-only" }, ` (${c.doc_id})`));
+      });
+      return el("div", { class: "closest" }, el("p", { class: "label" }, label), ...quotes);
+    }
+
     citationsFor(turn, marker) {
       const wanted = markerNumbers(marker).map((n) => `[${n}]`);
       return turn.citations.filter((c) => wanted.includes(c.marker));
@@ -454,7 +474,7 @@ input { flex: 1; min-width: 0; font: inherit; padding: 9px 12px; border: 1px sol
           el("div", { class: "snippet" }, s.text),
         ),
       );
-      const label = turn.abstained ? "Closest passages" : "Sources";
+      const label = !turn.abstained ? "Sources" : (turn.closest || []).length ? "Closest passages" : "Retrieved passages";
       return el("details", { class: "sources" }, el("summary", {}, `${label} (${turn.sources.length})`), el("ol", {}, ...items));
     }
   }

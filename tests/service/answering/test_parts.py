@@ -48,7 +48,10 @@ def test_a_part_the_reports_do_not_answer_is_named_and_the_other_answered(qa: Qu
     answer = qa.ask("How much did Meta pay for its stake in Scale AI, and what was Scale AI's revenue in 2024?")
     assert not answer.abstained
     assert "$14.8 billion" in answer.text and markers_in(answer.text) == ["[1]", "[6]"]
-    assert answer.note == "The reports do not answer: what was Scale AI's revenue in 2024?"
+    assert answer.note == (
+        "No sentence of the reports answers as asked: what was Scale AI's revenue in 2024? "
+        "The closest they come is listed."
+    )
 
 
 def test_a_question_whose_parts_are_both_unanswered_abstains(qa: QuestionAnswering) -> None:

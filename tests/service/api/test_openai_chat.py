@@ -70,7 +70,9 @@ def test_an_unanswerable_question_says_so(client: OpenAI) -> None:
     )
     extra = completion.model_extra or {}
     assert extra["abstained"] is True and extra["citations"] == []
-    assert markers_in(completion.choices[0].message.content or "") == []
+    # The message claims nothing: markers come only with the closest sentences, quoted under it.
+    first, *quoted = (completion.choices[0].message.content or "").split("\n")
+    assert markers_in(first) == [] and all(line.startswith("> ") for line in quoted if line)
 
 
 @pytest.mark.parametrize(
@@ -97,3 +99,16 @@ def test_bad_requests_get_a_4xx_with_a_detail(server: str, body: dict[str, objec
 def test_invalid_json_is_a_422(server: str) -> None:
     response = httpx.post(f"{server}/v1/chat/completions", content=b"{", headers={"content-type": "application/json"})
     assert response.status_code == 422 and response.json()["detail"]
+
+
+def test_a_question_no_sentence_answers_gets_the_closest_sentences_quoted(client: OpenAI) -> None:
+    completion = client.chat.completions.create(
+        model="m", messages=[{"role": "user", "content": "When will the Meta Scale AI deal close?"}]
+    )
+    content = completion.choices[0].message.content or ""
+    lead, *quotes = [line for line in content.splitlines() if line]
+    assert lead == "No sentence of the reports answers this as asked; the closest they come:"
+    assert 1 <= len(quotes) <= 3 and all(q.startswith("> ") and markers_in(q) for q in quotes)
+    extra = completion.model_dump()
+    assert extra["abstained"] is True and extra["citations"] == []
+    assert [f"> {c['text']}" for c in extra["closest"]] == quotes

@@ -46,11 +46,12 @@ def test_events_come_in_order_with_the_answer_in_whole_sentences(server: str) ->
     sources, citations, done = events[0][1], events[-2][1], events[-1][1]
     assert sources == expected["sources"]
     assert citations == expected["citations"] and {c["marker"] for c in citations} == set(markers_in(answer))
-    assert done == {"abstained": False, "mode": "extractive", "note": None, "dropped": []}
+    assert done == {"abstained": False, "mode": "extractive", "note": None, "closest": [], "dropped": []}
 
 
 def test_a_multi_sentence_answer_streams_sentence_by_sentence(server: str) -> None:
-    _, events = stream(server, {"question": "Who will lead Meta's superintelligence lab?"})
+    question = "Who will lead Meta's superintelligence lab, and what will Scale AI's platform provide for that lab?"
+    _, events = stream(server, {"question": question})
     deltas = [data["text"] for name, data in events if name == "delta"]
     assert len(deltas) >= 2 and "Alexandr Wang" in "".join(deltas)
     assert all(markers_in(d) for d in deltas), "every sentence arrives with its markers"
@@ -62,6 +63,9 @@ def test_an_abstention_streams_as_one_delta_flagged_in_done(server: str) -> None
     assert len(deltas) == 1 and markers_in(deltas[0]["text"]) == []
     assert events[-2] == ("citations", []) and events[-1][0] == "done" and events[-1][1]["abstained"] is True
     assert events[0][1], "the closest passages are still sent"
+    # The sentences where the reports come closest, each with its claim's markers, in the done event.
+    closest = events[-1][1]["closest"]
+    assert 1 <= len(closest) <= 3 and all(c["markers"] and markers_in(c["text"]) == c["markers"] for c in closest)
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import shutil
 import threading
 from collections.abc import Iterator
@@ -187,13 +189,24 @@ def test_an_abstention_looks_different_from_an_answer(page: Page, origins: dict[
     dialog = page.get_by_role("dialog", name="Ask the report")
     answered = ask(dialog, QUESTION)
     abstained = ask(dialog, "What was Scale AI's revenue in 2024?")
-    expect(abstained).to_contain_text("Not in the reports")
+    expect(abstained).to_contain_text("Closest in the reports")
+    expect(abstained).not_to_contain_text("Not in the reports")
+    # The closest sentences whole, quoted, each with its markers as chips.
+    quotes = abstained.locator(".closest blockquote")
+    expect(quotes.first).to_be_visible()
+    assert 1 <= quotes.count() <= 3
+    expect(quotes.first.locator(".chip").first).to_have_text(re.compile(r"^\[\d+\]$"))
     # Why: the words of the question no report sentence uses, so the user knows what to change.
     expect(abstained.locator(".note")).to_have_text('no sentence of the reports uses the words "revenue" or "2024"')
     half = ask(dialog, "Who will lead Meta's superintelligence lab, and what was Scale AI's revenue in 2024?")
     expect(half).to_contain_text("Alexandr Wang")
-    expect(half.locator(".note")).to_have_text("The reports do not answer: what was Scale AI's revenue in 2024?")
+    expect(half.locator(".note")).to_have_text(
+        "No sentence of the reports answers as asked: what was Scale AI's revenue in 2024? The closest they come is listed."
+    )
     expect(answered.locator(".note")).to_have_count(0)
+    far = ask(dialog, "Who won the 2022 World Cup?")
+    expect(far).to_contain_text("Nothing close in the reports")
+    expect(far.locator(".closest blockquote")).to_have_count(0)
     expect(abstained.get_by_role("button", name="Citation")).to_have_count(0)
     style = "e => [getComputedStyle(e).borderStyle, getComputedStyle(e).backgroundColor]"
     assert answered.evaluate(style) != abstained.evaluate(style)
