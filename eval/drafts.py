@@ -8,7 +8,7 @@ the passages of the documents it was written from, as the model was given them. 
 faithful sentences kept, of unfaithful ones dropped, markers as the report writes them, and the time
 per sentence. Thresholds are fitted on the odd-numbered drafts; ``--half held-out`` reports the others.
 
-    python -m eval.drafts [--half fit|held-out] [--show]
+    python -m eval.drafts [--half fit|held-out] [--show] [--judge]
 """
 
 from __future__ import annotations
@@ -23,18 +23,21 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-from eval.datasets import Half, fitting_id
+from eval.datasets import FINANCEBENCH_DIR, Half, fitting_id
 from indexer.build import Indexer
 from indexer.embedder import Embedder
 from indexer.markers import markers_in
 from service.answering.draft_check import NOTHING_TO_CHECK, DraftChecker, Supported, draft_sentences, supports_in
 from service.answering.filters import DocumentFilter
+from service.answering.judge import EntailmentJudge
+from service.answering.qa import chat_client
 from service.answering.search_index import Hit, SearchIndex
+from service.config import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 DRAFTS = ROOT / "eval" / "drafts.jsonl"
 SEED_CORPUS = ROOT / "corpus"
-FINANCEBENCH_PAGES = ROOT.parent / "shared" / "data" / "financebench" / "corpus"
+FINANCEBENCH_PAGES = FINANCEBENCH_DIR / "corpus"
 WORK = ROOT / ".citeqa" / "drafts"
 PASSAGES_PER_DOCUMENT = 3
 
@@ -163,6 +166,11 @@ def main(argv: list[str] | None = None) -> int:
         "--half", choices=["fit", "held-out"], help="only the drafts thresholds are fitted on, or the others"
     )
     parser.add_argument("--show", action="store_true", help="list every sentence judged wrongly, with the reason")
+    parser.add_argument(
+        "--judge",
+        action="store_true",
+        help="also judge with the model at CITEQA_LLM_URL asked yes or no (CITEQA_LLM_JUDGE), and report both",
+    )
     args = parser.parse_args(argv)
     drafts = load_drafts(args.drafts)
     if args.half:
@@ -171,9 +179,18 @@ def main(argv: list[str] | None = None) -> int:
     if any(d.corpus == "financebench" for d in drafts) and not FINANCEBENCH_PAGES.is_dir():
         print(f"{FINANCEBENCH_PAGES} is missing: the FinanceBench drafts need its pages", file=sys.stderr)
         return 2
+    entailment = _entailment() if args.judge else None
+    if args.judge and entailment is None:
+        print("--judge needs a model: set CITEQA_LLM_URL (and CITEQA_LLM_MODEL)", file=sys.stderr)
+        return 2
     embedder = Embedder()
     embedder.warm_up()
-    judged = judge(drafts, open_indexes(drafts, embedder), embedder, DraftChecker())
+    indexes = open_indexes(drafts, embedder)
+    judged = judge(drafts, indexes, embedder, DraftChecker())
+    if entailment is not None:
+        with_judge = judge(drafts, indexes, embedder, DraftChecker(entailment=entailment))
+        print(json.dumps({"without the judge": summary(judged), "with the judge": summary(with_judge)}, indent=2))
+        judged = with_judge
     by_corpus: dict[str, list[Judged]] = defaultdict(list)
     for j in judged:
         by_corpus[j.draft.corpus].append(j)
@@ -192,6 +209,11 @@ def main(argv: list[str] | None = None) -> int:
                     rendered = " ".join(k.render() for k in j.kept)
                     print(f"    -> {rendered} (expected {''.join(j.sentence.markers)})")
     return 0
+
+
+def _entailment() -> EntailmentJudge | None:
+    client = chat_client(Settings())
+    return EntailmentJudge(client) if client else None
 
 
 if __name__ == "__main__":

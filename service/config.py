@@ -44,6 +44,11 @@ class Settings(BaseSettings):
     llm_api_key: SecretStr | None = None
     llm_timeout: float = Field(20.0, gt=0, description="seconds for one request to the model")
     llm_deadline: float = Field(30.0, gt=0, description="seconds after which the extractive answer is given")
+    llm_judge: bool = Field(
+        False,
+        description="ask the model, yes or no, whether a drafted sentence that passes every check but shares few "
+        "words with its support is entailed by it; anything but yes drops the sentence",
+    )
     chunk_size: int = Field(200, ge=16, le=2048, description="chunk length in model tokens")
     chunk_overlap: int = Field(40, ge=0, le=1024)
     # What BM25 adds to the cosine similarity when ranking chunks (service/answering/search_index.py): over chunk

@@ -27,6 +27,18 @@ from indexer.normalise import normalise
 from indexer.terms import NUMBER, content_terms, stem
 from service.answering.acronyms import acronym_phrases, writes
 from service.answering.arithmetic import explained
+from service.answering.judge import CLOSE_WORDING, EntailmentJudge
+from service.answering.relations import (
+    deal_in,
+    direction_conflict,
+    names_written,
+    owner_swap,
+    party_conflict,
+    resolved,
+    role_conflict,
+    unstated_details,
+    unstated_link,
+)
 from service.answering.search_index import Hit, Names, SearchIndex
 from service.answering.statements import YEAR, Statement, statement, value
 
@@ -38,8 +50,14 @@ _UP = frozenset(
     "rose rise risen rising increase increased increasing grew grow grown growth up higher gain gained improved climbed jumped expanded".split()
 )
 _DOWN = frozenset(
-    "fell fall fallen falling decline declined declining decrease decreased dropped down lower shrank slipped contracted".split()
+    """fell fall fallen falling decline declined declining decrease decreased decreases dropped down lower shrank slipped
+    contracted""".split()
 )
+# A clause stating as fact this many of the words its support only hedges ("may face investigations"
+# restated "faces investigations") is not the support's.
+HEDGED_TERMS = 1
+# Words either side of a figure read for the way it went.
+_NEAR = 4
 # Words besides a name a second sentence must share with a draft sentence to lend it that name.
 _LENDER_WORDS = 2
 # How far back in its document a passage's table header is looked for, in lines.
@@ -104,7 +122,11 @@ class DraftChecker:
         min_similarity: float = MIN_SIMILARITY,
         min_anchored_coverage: float = MIN_ANCHORED_COVERAGE,
         pair_candidates: int = PAIR_CANDIDATES,
+        entailment: EntailmentJudge | None = None,
     ) -> None:
+        """``entailment``: the model asked whether a sentence that passes every check, but shares few
+        words with its support, is entailed by it (``CITEQA_LLM_JUDGE``)."""
+        self.entailment = entailment
         self.min_anchored_coverage = min_anchored_coverage
         self.min_coverage = min_coverage
         self.min_similarity = min_similarity
@@ -123,6 +145,9 @@ class DraftChecker:
                 dropped.append(Dropped(text, "no passage was retrieved"))
             else:
                 supports, reason = self.judge(text, candidates, index, embedder)
+                if reason is None and self.entailment is not None and _wording(text, supports) < CLOSE_WORDING:
+                    passages = list(dict.fromkeys(s.hit.chunk.text for s in supports))
+                    reason = self.entailment.run(text, passages).reason
                 if reason:
                     dropped.append(Dropped(text, reason))
                 else:
@@ -160,7 +185,8 @@ class DraftChecker:
 
         def closeness() -> dict[int, float]:
             vector = embedder.embed_documents([text])[0]
-            return dict(zip(rows, (float(x) for x in index.sentence_vectors[rows] @ vector)))
+            # A sentence restating one clause of a long one is as close to it as to that clause.
+            return dict(zip(rows, (float(x) for x in index.reach(rows, vector))))
 
         supports, close = self._content_support(words, coverage, closeness, candidates, figures, anchored)
         if supports is None:
@@ -175,6 +201,8 @@ class DraftChecker:
             reason = _wrong_years(text, supports) or _wrong_direction(text, supports)
         if reason is None:
             supports, reason = _names_supported(names, words, supports, candidates, index)
+        if reason is None:
+            reason = _relations_held(text, supports, passages)
         return tuple(sorted(supports, key=lambda s: s.sentence.row)), reason
 
     def _content_support(
@@ -209,6 +237,29 @@ class DraftChecker:
             if covers(with_figures(list(pair))):
                 return with_figures(list(pair)), close
         return None, close
+
+
+def _wording(text: str, supports: tuple[Support, ...]) -> float:
+    """Share of ``text``'s content words its supports write."""
+    held = frozenset().union(*(_terms_of(s) for s in supports))
+    return _coverage([frozenset({t}) for t in statement(text).terms], held)
+
+
+def _relations_held(text: str, supports: list[Support], passages: list[str]) -> str | None:
+    """Who is on which side of what the sentence says, its roles resolved, any link it draws, and the
+    specifics it adds, against its supports (``relations``)."""
+    deal = deal_in(tuple(passages))
+    plain = resolved(text, deal)
+    said = [s.sentence.text for s in supports]
+    parties = frozenset(t for name in ([deal.acquirer, deal.target] if deal else []) for t in content_terms(name))
+    return (
+        role_conflict(text, deal)
+        or direction_conflict(plain, said, names_written(tuple(passages)))
+        or party_conflict(plain, said, parties)
+        or next((r for support in said if (r := owner_swap(plain, support))), None)
+        or unstated_link(text, said)
+        or unstated_details(text, list(dict.fromkeys(s.hit.chunk.text for s in supports)))
+    )
 
 
 def supports_in(hits: list[Hit], index: SearchIndex) -> list[Support]:
@@ -353,6 +404,13 @@ def _wrong_direction(text: str, supports: list[Support]) -> str | None:
     up, down = bool(words & _UP), bool(words & _DOWN)
     if up == down:
         return None
+    # Said in words next to the same figure: "adding $394 million" is not "a $394 million decrease".
+    for number in NUMBER.findall(text):
+        ours = _change_near(text, number)
+        for support in supports:
+            theirs = _change_near(support.sentence.text, number)
+            if ours and theirs and ours != theirs:
+                return f"the supporting sentence says {number} went {theirs}"
     stated = {n.replace(",", "") for n in NUMBER.findall(text)}
     by_year = {
         year: Decimal(figure)
@@ -367,6 +425,16 @@ def _wrong_direction(text: str, supports: list[Support]) -> str | None:
     if (up and change < 0) or (down and change > 0):
         return f"the figures went {'down' if change < 0 else 'up'} from {min(by_year)} to {max(by_year)}"
     return None
+
+
+def _change_near(text: str, number: str) -> str | None:
+    """"up" or "down" when the words around ``number`` in ``text`` say only one of them, else None."""
+    words = re.findall(r"[a-z]+|[\d.,]+", text.lower())
+    near = {
+        w for i, word in enumerate(words) if word.strip(".,") == number.lower() for w in words[max(0, i - _NEAR) : i + _NEAR + 1]
+    }
+    up, down = bool(near & _UP), bool(near & _DOWN)
+    return None if up == down else "up" if up else "down"
 
 
 def _with_acronyms(support: Support, phrases: dict[str, str]) -> Support:
@@ -408,7 +476,7 @@ def _disagreement(claim: Statement, words: dict[str, frozenset[str]], supports: 
         if opposite:
             return f'the supporting sentence says the opposite: it negates "{opposite[0]}"'
         only_hedged = [t for t, f in forms if not clause.hedged and f & hedged and not f & asserted]
-        if len(only_hedged) >= 2:
+        if len(only_hedged) >= HEDGED_TERMS:
             return f'the supporting sentence is not so certain: it hedges "{only_hedged[0]}"'
     overclaimed = claim.certain - frozenset().union(*(s.certain for s in said))
     if overclaimed:

@@ -18,7 +18,9 @@ from service.answering.answerer import NOT_VERIFIED, Answer, Answerer, answer_of
 from service.answering.closest import CLOSEST_LIMIT, Closest
 from service.answering.filters import DocumentFilter
 from service.answering.followup import resolve
+from service.answering.draft_check import DraftChecker
 from service.answering.generated import GeneratedAnswerer
+from service.answering.judge import EntailmentJudge
 from service.answering.llm import ChatClient, LLMSettings
 from service.answering.parts import question_parts
 from service.answering.search_index import Hit, SearchIndex
@@ -288,9 +290,18 @@ def serving_embedder(
     )
 
 
-def _generator(settings: Settings) -> GeneratedAnswerer | None:
+def chat_client(settings: Settings) -> ChatClient | None:
+    """The configured language model's client, or None when none is configured."""
     if not settings.llm_url:
         return None
     key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
-    llm = LLMSettings(settings.llm_url, settings.llm_model, key, settings.llm_timeout, settings.llm_deadline)
-    return GeneratedAnswerer(ChatClient(llm))
+    return ChatClient(
+        LLMSettings(settings.llm_url, settings.llm_model, key, settings.llm_timeout, settings.llm_deadline)
+    )
+
+
+def _generator(settings: Settings) -> GeneratedAnswerer | None:
+    client = chat_client(settings)
+    if client is None:
+        return None
+    return GeneratedAnswerer(client, DraftChecker(entailment=EntailmentJudge(client) if settings.llm_judge else None))

@@ -91,7 +91,10 @@ _CERTAINTY = frozenset(
 # Clauses: a negation or a hedge reaches the end of its clause, not the whole sentence ("Although
 # minority investments usually avoid reviews, the deal may still face investigations").
 _NON = re.compile(r"\bnon[- ]+([a-z]+)")
-_CLAUSE = re.compile(r"[,;:()]|\b(?:but|while|although|though|whereas|however|yet|and)\b")
+_CLAUSE = re.compile(r"([,;:()]|\b(?:but|while|although|though|whereas|however|yet|and)\b)")
+# A hedge reaches on through the clauses "and" or a comma join to it ("Meta might pursue open source and
+# enterprise services"), not past a contrast or a semicolon.
+_CARRIES_HEDGE = frozenset({",", "and"})
 
 
 @dataclass(frozen=True)
@@ -141,13 +144,19 @@ def statement(text: str) -> Statement:
         (n, "") for n in counted
     }
     clauses = []
-    for clause in _CLAUSE.split(lower):
+    pieces = _CLAUSE.split(lower)
+    carried = False
+    for position in range(0, len(pieces), 2):
+        clause = pieces[position]
+        joined_by = pieces[position - 1] if position else ""
         # "non-voting" negates voting, not the clause it is in.
         prefixed = {t for word in _NON.findall(clause) for t in content_terms(word)}
         clause = _NON.sub(" ", clause)
         terms = frozenset(t for t in content_terms(clause) if not t[:1].isdigit()) - _NOT_TERMS
         clause_words = set(_WORDS.findall(_HEDGE_PHRASES.sub(" ", clause)))
         hedged = bool(_HEDGE_PHRASES.search(clause)) or bool(_HEDGES & clause_words)
+        hedged = hedged or (carried and joined_by in _CARRIES_HEDGE)
+        carried = hedged
         clauses.append(Clause(terms, bool(_NEGATIONS & clause_words), hedged))
         if prefixed:
             clauses.append(Clause(frozenset(prefixed), True, hedged))

@@ -64,8 +64,10 @@ class Reading:
     """A text's words in order, with who owns what and which parties follow which prepositions."""
 
     tokens: tuple[Token, ...]
-    # term -> the name terms of its owner ("founder" -> {"scale", "ai"}), for owned words.
+    # term -> the name terms of its owner ("founder" -> {"scale", "ai"}), for owned words; ``named_owners``
+    # only those a name owns ("Scale AI's founder"), not a pronoun ("its lab").
     owners: dict[str, frozenset[str]]
+    named_owners: dict[str, frozenset[str]]
     # preposition -> the name terms of each party after it.
     parties: dict[str, tuple[frozenset[str], ...]]
 
@@ -76,7 +78,9 @@ def read(text: str, question: bool) -> Reading:
     any of its words, as users write names in lower case ("who founded meta?"): they are held against
     the names of the sentence."""
     tokens = tuple(_tokens(strip_markers(text), question))
-    return Reading(tokens, _owners(tokens), _parties(tokens, first_only=question))
+    return Reading(
+        tokens, _owners(tokens, pronouns=True), _owners(tokens, pronouns=False), _parties(tokens, first_only=question)
+    )
 
 
 def _tokens(text: str, question: bool) -> list[Token]:
@@ -107,14 +111,16 @@ def _name_before(tokens: tuple[Token, ...], end: int) -> frozenset[str]:
     return frozenset(terms)
 
 
-def _owners(tokens: tuple[Token, ...]) -> dict[str, frozenset[str]]:
-    """The owner of each word a possessive governs: "Scale AI's founder", "its 'superintelligence' lab"
-    (a pronoun's owner is the nearest name before it)."""
+def _owners(tokens: tuple[Token, ...], pronouns: bool) -> dict[str, frozenset[str]]:
+    """The owner of each word a possessive governs: "Scale AI's founder", and with ``pronouns`` "its
+    'superintelligence' lab" (a pronoun's owner is the nearest name before it)."""
     owners: dict[str, frozenset[str]] = {}
     for position, token in enumerate(tokens):
         if not token.possessive:
             continue
         if token.word.lower() in _PRONOUNS:
+            if not pronouns:
+                continue
             before = [i for i in range(position) if tokens[i].name]
             owner = _name_before(tokens, before[-1]) if before else frozenset()
         else:

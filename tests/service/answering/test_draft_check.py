@@ -112,7 +112,7 @@ def test_scripted_drafts_over_the_seed_report_are_judged_as_their_labels_say(
     drafts = [d for d in load_drafts() if d.corpus == "seed"]
     judged = judge(drafts, open_indexes(drafts, embedder, tmp_path), embedder, DraftChecker())
     figures = summary(judged)
-    assert figures["faithful_kept"] >= 0.65 and figures["unfaithful_dropped"] >= 0.85, figures
+    assert figures["faithful_kept"] >= 0.7 and figures["unfaithful_dropped"] >= 0.88, figures
     report = set(markers_in((Path(__file__).resolve().parents[3] / "corpus" / drafts[0].documents[0]).read_text()))
     for j in judged:
         for kept in j.kept:
