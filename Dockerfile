@@ -26,4 +26,4 @@ COPY corpus/ corpus/
 RUN make index
 
 EXPOSE 8000
-CMD [".venv/bin/citeqa", "serve", "--index-dir", ".citeqa/index", "--host", "0.0.0.0", "--port", "8000"]
+CMD [".venv/bin/citeqa", "serve", "--index-dir", ".citeqa/index", "--host", "0.0.0.0", "--port", "8000", "--pid-file", ".citeqa/serve.pid"]

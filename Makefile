@@ -2,10 +2,14 @@
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
+# What serving needs; the test and Ray extras on top, only for `make test` and `make lint`.
 INSTALLED := $(VENV)/.installed
+TEST_INSTALLED := $(VENV)/.installed-test
 INDEX_DIR ?= .citeqa/index
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# Names the server for `kill -HUP "$(cat .citeqa/serve.pid)"` (README, Reloading the index).
+PID_FILE ?= .citeqa/serve.pid
 
 # The quality bar CI holds the seed gold set to: just below the figures measured (eval/README.md). No question
 # the reports do not answer may get an answer; the answerable ones must show their facts with the answer or
@@ -19,11 +23,15 @@ EVAL_GATE := accuracy=0.51 hit@1=0.66 mrr=0.82 fact_recall=0.15 token_f1=0.14 ma
 install: $(INSTALLED)
 
 # torch first and pinned: 2.13.0 is the CPU build; a looser requirement pulls a CUDA build of several GB.
-# The ray extra too: the tests build an index on a two-node Ray cluster (tests/indexer/test_ray_build.py).
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+# The ray extra too: the tests build an index on a two-node Ray cluster (tests/indexer/test_ray_build.py).
+$(TEST_INSTALLED): $(INSTALLED)
 	$(BIN)/pip install --quiet -e '.[test,ray]'
 	touch $@
 
@@ -32,13 +40,13 @@ index: $(INSTALLED)
 	$(BIN)/citeqa index corpus --index-dir $(INDEX_DIR)
 
 serve: index
-	$(BIN)/citeqa serve --index-dir $(INDEX_DIR) --host $(HOST) --port $(PORT)
+	$(BIN)/citeqa serve --index-dir $(INDEX_DIR) --host $(HOST) --port $(PORT) --pid-file $(PID_FILE)
 
-test: $(INSTALLED)
+test: $(TEST_INSTALLED)
 	$(BIN)/python -m pytest
 
 # The Dockerfile, linted (hadolint comes with the test extra).
-lint: $(INSTALLED)
+lint: $(TEST_INSTALLED)
 	$(BIN)/hadolint Dockerfile
 
 # Score the answers on the seed gold set; fails when a metric falls below EVAL_GATE.

@@ -12,12 +12,19 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from indexer.markers import markers_in
+
+# The FinanceBench sample beside the checkout (``CITEQA_FINANCEBENCH_DIR`` elsewhere, or a path where
+# nothing is, to run as a fresh clone does): benchmarks and the tests that need it skip without it.
+FINANCEBENCH_DIR = Path(
+    os.environ.get("CITEQA_FINANCEBENCH_DIR", Path(__file__).resolve().parents[2] / "shared" / "data" / "financebench")
+)
 
 Format = Literal["citeqa", "ragas", "beir", "financebench"]
 FORMATS: tuple[Format, ...] = ("citeqa", "ragas", "beir", "financebench")

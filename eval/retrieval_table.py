@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from eval.datasets import GoldItem, in_fitting_half, load_gold
+from eval.datasets import FINANCEBENCH_DIR, GoldItem, in_fitting_half, load_gold
 from eval.metrics import Scored, summarise
 from eval.runner import in_process, run_eval
 from indexer.embedder import Embedder
@@ -31,7 +31,7 @@ from service.config import Settings
 from service.answering.qa import QuestionAnswering
 
 ROOT = Path(__file__).resolve().parent.parent
-FINANCEBENCH = ROOT.parent / "shared" / "data" / "financebench"
+FINANCEBENCH = FINANCEBENCH_DIR
 FINANCEBENCH_K = 10
 SEED_METRICS = ("accuracy", "hit@1", "mrr", "marker_precision", "unsupported_marker_rate", "abstain_recall")
 DEV_METRICS = ("hit@1", "hit@5", "hit@10", "mrr")

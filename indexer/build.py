@@ -16,11 +16,13 @@ from indexer.chunking import make_splitter
 from indexer.claims import split_claims
 from indexer.clauses import CLAUSE_SLOTS, clauses_of
 from indexer.embedder import Embedder
+from indexer.fingerprint import model_fingerprint, same_files
 from indexer.encoder import longest_first
 from indexer.index_files import (
     ChunkRecord,
     DocumentRecord,
     IndexData,
+    MANIFEST,
     IndexUnavailable,
     Manifest,
     SentenceRecord,
@@ -157,6 +159,7 @@ class Indexer:
         # LangChain's merging measures most pieces of text several times over (on FinanceBench, 41,316
         # counts of 9,298 texts): counting each once took parsing from 2.9 to 1.4 s.
         self._count_tokens = functools.lru_cache(maxsize=TOKEN_COUNT_CACHE)(embedder.count_tokens)
+        self._loaded = False
 
     def warm_up(self) -> None:
         self.embedder.warm_up()
@@ -181,12 +184,10 @@ class Indexer:
         location = IndexLocation(index_dir)
         location.check_replaceable()
         started = time.perf_counter()  # the model load included: the user waits for it too
-        self.warm_up()
-        if self.chunk_size > self.embedder.text_tokens:
-            raise ValueError(
-                f"chunks of {self.chunk_size} tokens are longer than the model reads ({self.embedder.text_tokens}): "
-                f"the rest of each would never be found; give a chunk size of at most {self.embedder.text_tokens}"
-            )
+        # The model loads only when something must be embedded, or to tell whether an index's vectors fit.
+        self._loaded = False
+        if not (location.path / MANIFEST).is_file():
+            self._load_model()
         report = IndexReport(index_dir=location.path)
         fresh_parent = not location.path.parent.exists()
         with location.lock():
@@ -221,26 +222,43 @@ class Indexer:
         report.seconds = time.perf_counter() - started
         return report
 
+    def _load_model(self) -> None:
+        """Load the model (once a run) and check the chunk size against what it reads."""
+        if self._loaded:
+            return
+        self.warm_up()
+        self._loaded = True
+        if self.chunk_size > self.embedder.text_tokens:
+            raise ValueError(
+                f"chunks of {self.chunk_size} tokens are longer than the model reads ({self.embedder.text_tokens}): "
+                f"the rest of each would never be found; give a chunk size of at most {self.embedder.text_tokens}"
+            )
+
     def _model_info(self) -> dict[str, object]:
+        self._load_model()
         embedder = self.embedder
         return {
             "name": embedder.model_name,
             "dimension": embedder.dimension,
             "probe": embedder.probe(),
             "precision": embedder.precision,
+            "fingerprint": model_fingerprint(embedder.source),
         }
 
     def _reusable(self, previous: IndexData | None) -> IndexData | None:
-        """The last build, when its vectors can be reused with the current model and chunking."""
+        """The last build, when its vectors can be reused with the current model and chunking: the same
+        model files, known without loading the model, or failing that the same probe embedding."""
         if previous is None:
             return None
+        built = previous.manifest.model
         # Vectors of another precision would serve well enough, but one index holds one kind.
-        reusable = (
-            previous.manifest.chunking == self.chunking
-            and previous.manifest.model.get("precision", "float32") == self.embedder.precision
-            and same_model(previous.manifest, self.embedder.dimension, self.embedder.probe())
-        )
-        return previous if reusable else None
+        if previous.manifest.chunking != self.chunking or built.get("precision", "float32") != self.embedder.precision:
+            return None
+        fingerprint = built.get("fingerprint")
+        if same_files(fingerprint, model_fingerprint(self.embedder.source, fingerprint)):
+            return previous
+        self._load_model()
+        return previous if same_model(previous.manifest, self.embedder.dimension, self.embedder.probe()) else None
 
     def _same_as(self, previous: IndexData, parts: list[_DocumentParts], report: IndexReport) -> bool:
         """Nothing to write: the same documents, index type and list of files left out."""
@@ -290,12 +308,15 @@ class Indexer:
             indexed[digest] = doc_id
             if document.warnings:
                 report.warnings[doc_id] = list(document.warnings)
+            self._load_model()  # parsing counts tokens with the model's tokenizer
             sentences, chunks = self._parse(document)
             fresh.append((_record(document, metadata), sentences, chunks))
             report.embedded_documents.append(doc_id)
         # Gone from the corpus, or still there but now skipped or a duplicate: either way out of the index.
         report.removed_documents = sorted(set(reusable) - set(parts) - {record.doc_id for record, _, _ in fresh})
         # Headings and table cells are never answers: their sentence vectors stay zero, unembedded.
+        if not fresh:  # nothing to embed: the model need not be there
+            return [parts[doc_id] for doc_id in sorted(parts)]
         sentences_to_embed = [s for _, sentences, _ in fresh for s in sentences if s.kind != "heading"]
         chunk_texts = [passage_text(record, c.text) for record, _, chunks in fresh for c in chunks]
         flat_rows = np.cumsum([0] + [len(s) for _, s, _ in fresh])
@@ -384,6 +405,7 @@ class Indexer:
         return sentences, chunks
 
     def _assemble(self, parts: list[_DocumentParts], report: IndexReport) -> IndexData:
+        self._load_model()  # a document removed, none embedded: the manifest still records the model
         chunks: list[ChunkRecord] = []
         sentences: list[SentenceRecord] = []
         units = 0

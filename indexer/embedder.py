@@ -104,6 +104,7 @@ class Embedder:
         runtime: Runtime = "onnx",
     ) -> None:
         self.model_name, source = resolve_model(model)
+        self.source = source  # the folder (or hub id) the model is loaded from
         self.precision = resolve_precision(precision)
         self.batch_size = batch_size
         self.batch_queries = batch_queries

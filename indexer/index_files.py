@@ -122,10 +122,11 @@ class IndexData:
     clause_vectors: np.ndarray | None = None
 
 
-def build_command(index_dir: Path) -> str:
-    """The command that builds the index at ``index_dir``: a bare `citeqa index` would build the default
-    folder, not the one a message is about."""
-    return f"`citeqa index CORPUS --index-dir {shlex.quote(str(index_dir))}`"
+def build_command(index_dir: Path, model: str | None = None) -> str:
+    """The command that builds the index at ``index_dir`` (with ``model``): a bare `citeqa index` would
+    build the default folder, not the one a message is about."""
+    with_model = f" --model {shlex.quote(model)}" if model else ""
+    return f"`citeqa index CORPUS --index-dir {shlex.quote(str(index_dir))}{with_model}`"
 
 
 def read_manifest(index_dir: Path, named: Path | None = None) -> Manifest:
@@ -154,7 +155,7 @@ def read_manifest(index_dir: Path, named: Path | None = None) -> Manifest:
     return manifest
 
 
-def check_model(manifest: Manifest, name: str, dimension: int, probe: list[float]) -> None:
+def check_model(manifest: Manifest, name: str, dimension: int, probe: list[float], index_dir: Path) -> None:
     """Refuse an index whose vectors another model made: its scores would be meaningless.
 
     Models are told apart by what they compute (dimension and a probe embedding), not by where
@@ -165,8 +166,8 @@ def check_model(manifest: Manifest, name: str, dimension: int, probe: list[float
         raise IndexUnavailable(
             f"the index was built with model {built.get('name')!r} (dimension {built.get('dimension')}), "
             f"but the service is configured with {name!r} (dimension {dimension}), which embeds text "
-            "differently: rebuild the index with `citeqa index`, or configure the model it was built "
-            "with (CITEQA_MODEL)"
+            f"differently: rebuild the index with {build_command(index_dir, name)}, or configure the model it "
+            "was built with (CITEQA_MODEL)"
         )
 
 

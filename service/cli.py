@@ -126,6 +126,13 @@ def _parser() -> argparse.ArgumentParser:
     _runtime_option(serve)
     serve.set_defaults(run=_serve, command=serve)
 
+    agents = commands.add_parser(
+        "mcp", help="answer agents over the Model Context Protocol on stdin and stdout (for a client that launches it)"
+    )
+    _index_dir_option(agents)
+    _runtime_option(agents)
+    agents.set_defaults(run=_mcp, command=agents)
+
     ask = commands.add_parser("ask", help="answer one question from the index")
     ask.add_argument("question")
     _index_dir_option(ask)
@@ -294,6 +301,17 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     from service.serving import serve
 
     return serve(settings, args.pid_file)
+
+
+def _mcp(settings: Settings, args: argparse.Namespace) -> int:
+    _check_index(settings)  # told on stderr before the model loads; stdout is the protocol's
+    from service.answering.qa import QuestionAnswering
+    from service.api.mcp import create_mcp
+
+    qa = QuestionAnswering(settings)
+    qa.warm_up()
+    create_mcp(qa).run("stdio")
+    return 0
 
 
 def _check_address(host: str, port: int) -> None:

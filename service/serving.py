@@ -79,10 +79,6 @@ def run_worker(
     sys.setswitchinterval(GIL_SWITCH_SECONDS)
     if ready is not None:
         ready.put(os.getpid())
-    # Written once SIGHUP reloads (before, it would stop the process): a signal by this file reaches this
-    # server alone, where `pkill -f 'citeqa serve'` reaches every one that matches.
-    if pid_file:
-        _write_pid_file(pid_file)
     config = uvicorn.Config(
         create_app(settings, qa, supervisor=supervisor),
         host=settings.host,
@@ -91,8 +87,16 @@ def run_worker(
         log_config=log_config(),
         access_log=False,  # the app logs each request as JSON, with its id (service/api/request_log.py)
     )
+    # Listening before the PID file is written: a client that waits for the file connects at once (the
+    # kernel queues the connection until the server accepts it).
+    sockets = [listener if listener is not None else config.bind_socket()]
+    sockets[0].listen(config.backlog)  # bound is not yet listening: uvicorn listens only once started
+    # Written once SIGHUP reloads (before, it would stop the process): a signal by this file reaches this
+    # server alone, where `pkill -f 'citeqa serve'` reaches every one that matches.
+    if pid_file:
+        _write_pid_file(pid_file)
     try:
-        uvicorn.Server(config).run(sockets=[listener] if listener else None)
+        uvicorn.Server(config).run(sockets=sockets)
     finally:
         if pid_file:
             remove_pid_file(pid_file)
@@ -143,6 +147,7 @@ class Supervisor:
             log_config=log_config(),
         )
         self._listener = config.bind_socket()
+        self._listener.listen(config.backlog)  # queueing connections from the start, as the PID file promises
         try:
             self.workers = [self._start() for _ in range(self.settings.workers)]
             return self._supervise()

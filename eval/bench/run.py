@@ -30,6 +30,7 @@ from typing import TypeVar
 import httpx
 
 from eval.bench.report import write_report
+from eval.datasets import FINANCEBENCH_DIR
 from eval.bench.latency import bare_embedder, gold_questions, percentile, unseen
 from eval.bench.load import memory_bytes
 from eval.bench.workers import bench_workers
@@ -43,7 +44,7 @@ ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "artifacts" / "bench"
 WORK = OUT / "work"
 SEED_CORPUS = ROOT / "corpus"
-FINANCEBENCH = Path(os.environ.get("CITEQA_FINANCEBENCH", ROOT.parent / "shared" / "data" / "financebench" / "corpus"))
+FINANCEBENCH = Path(os.environ.get("CITEQA_FINANCEBENCH", FINANCEBENCH_DIR / "corpus"))
 PARTS = ("query", "peer", "build", "scale", "footprint", "tune", "precision", "scale-out")
 # What the bench extra brings: the plot every run draws, and the peer that part measures against.
 EXTRA_MODULES = {"matplotlib": "*", "langchain_community": "peer", "langchain_huggingface": "peer"}

@@ -15,7 +15,7 @@ Below a floor of similarity, fitted on questions about things the reports never 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -48,9 +48,9 @@ class Closest:
         return render_with_group(self.sentence.text, self.sentence.group)
 
 
-def quoted(closest: Sequence[Closest]) -> str:
-    """The closest sentences as a quoted list, for a reply that is plain text (a chat message)."""
-    return "\n".join(f"> {c.text}" for c in closest)
+def quoted(texts: Iterable[str]) -> str:
+    """The closest sentences as a quoted list, for a reply that is plain text (a chat message, a tool's)."""
+    return "\n".join(f"> {text}" for text in texts)
 
 
 def closest_sentences(

@@ -96,7 +96,7 @@ class SearchIndex:
     @classmethod
     def open(cls, index_dir: Path, embedder: Embedder, fusion: Fusion | None = None) -> SearchIndex:
         data = read_index(index_dir)
-        check_model(data.manifest, embedder.model_name, embedder.dimension, embedder.probe())
+        check_model(data.manifest, embedder.model_name, embedder.dimension, embedder.probe(), index_dir)
         return cls(data, fusion)
 
     @property

@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException
 
 from indexer.encoder import ModelProcessError
 from indexer.index_files import IndexUnavailable
-from service.api import admin, metrics, openai_chat, streaming, widget
+from service.api import admin, api_docs, metrics, openai_chat, streaming, widget
 from service.api.access import API_KEY_HEADER, SITE_KEY_HEADER, Access
 from service.api.body_limit import BodyLimit
 from service.config import Settings
@@ -25,6 +25,7 @@ from service.api.cors import CORS
 from service.api.deps import GUARDED, GUARDED_JSON, QADep, ReadyQADep, require_mode
 from service.api.errors import documented, http_error, internal_error, invalid_request, model_unavailable
 from service.answering.filters import COMPANY, DOC_PREFIX, MAX_DOC_PREFIX, PERIOD, DocumentFilter
+from service.api.mcp import GuardedMCP, create_mcp
 from service.api.metrics import Metrics
 from service.answering.qa import EMPTY_INDEX, QuestionAnswering
 from service.api.request_log import REQUEST_ID_HEADER, RequestLog
@@ -52,16 +53,19 @@ def create_app(
     process id of the supervisor when this app is one of several workers (service/serving.py)."""
     settings = settings or Settings()
     qa = qa or QuestionAnswering(settings)
+    agents = GuardedMCP(create_mcp(qa))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if qa.state != "ready":
             threading.Thread(target=_load, args=(qa,), name="citeqa-load", daemon=True).start()
-        yield
+        async with agents.server.session_manager.run():
+            yield
 
     # /docs and /redoc with their JavaScript and CSS served from here: the CDN that FastAPI's pages load
     # them from is out of reach offline and on many company networks, and the page stays blank.
     app = FastAPIOffline(
+        redoc_url=None,  # served whole from here, its logo included (service/api/api_docs.py)
         title="citeqa",
         summary="Answers from research reports, each claim with the report's own citation markers.",
         lifespan=lifespan,
@@ -90,6 +94,9 @@ def create_app(
     app.include_router(streaming.router, dependencies=GUARDED_JSON, responses=question_errors)
     app.include_router(openai_chat.router, dependencies=GUARDED_JSON, responses=question_errors)
     app.include_router(widget.router)
+    app.include_router(api_docs.router)
+    # Agents ask over the Model Context Protocol (Streamable HTTP), as guarded as /ask.
+    app.add_route("/mcp", agents, methods=["GET", "POST", "DELETE"], include_in_schema=False)
     app.include_router(metrics.router)
     app.include_router(admin.router)
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import AsyncGenerator
-from typing import Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictStr, model_validator
 
 from service.answering.answerer import Answer
 from service.answering.closest import quoted
@@ -32,10 +32,24 @@ class TextPart(BaseModel):
     text: Text
 
 
+def read_role(role: object) -> object:
+    """OpenAI's roles as citeqa reads them: "developer" is what current clients send for "system"; tool
+    and function results mean nothing to an answerer that calls no tools, and are refused by name."""
+    if role == "developer":
+        return "system"
+    if role in ("tool", "function"):
+        raise ValueError(f"role {role!r} is not accepted: citeqa calls no tools, so there is no tool result to read")
+    if role not in ("system", "user", "assistant"):
+        raise ValueError(f"role {role!r} is not one of system, developer, user or assistant")
+    return role
+
+
 class ChatMessage(BaseModel):
     model_config = ConfigDict(extra="ignore")  # e.g. "name"
 
-    role: Literal["system", "user", "assistant"]
+    role: Annotated[Literal["system", "user", "assistant"], BeforeValidator(read_role)] = Field(
+        description="system (or developer), user or assistant"
+    )
     content: Text | list[TextPart]
 
     @property
@@ -108,7 +122,7 @@ class Grounding(BaseModel):
 
 def _closest_quoted(answer: Answer) -> str:
     """The closest sentences, quoted after the message's text: a chat client shows only the content."""
-    return f"\n\n{quoted(answer.closest)}" if answer.closest else ""
+    return f"\n\n{quoted(c.text for c in answer.closest)}" if answer.closest else ""
 
 
 class ChatCompletion(Grounding):

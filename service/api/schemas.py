@@ -191,6 +191,22 @@ class AskResponse(BaseModel):
         )
 
 
+class SearchRequest(BaseModel):
+    """A search's query and filters, as ``GET /search`` and the MCP ``search`` tool read them."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    q: Question
+    k: StrictInt = Field(5, ge=1, le=MAX_TOP_K)
+    doc_prefix: StrictStr | None = Field(None, min_length=1, max_length=MAX_DOC_PREFIX)
+    company: Company | None = None
+    period: Period | None = None
+
+    @property
+    def where(self) -> DocumentFilter:
+        return DocumentFilter(self.doc_prefix, self.company, self.period)
+
+
 class SearchResponse(BaseModel):
     results: list[Source]
 

@@ -5,13 +5,13 @@ from pathlib import Path
 
 import pytest
 
-from eval.datasets import GoldFormatError, detect_format, load_gold, save_gold, split_half
+from eval.datasets import FINANCEBENCH_DIR, GoldFormatError, detect_format, load_gold, save_gold, split_half
 from indexer.claims import split_claims
 from indexer.loaders import load_document
 from tests.conftest import CORPUS, ROOT
 
 GOLD = ROOT / "eval" / "gold.jsonl"
-FINANCEBENCH = ROOT.parent / "shared" / "data" / "financebench" / "dev.jsonl"
+FINANCEBENCH = FINANCEBENCH_DIR / "dev.jsonl"
 
 
 def test_seed_gold_set_has_the_promised_mix() -> None:

@@ -180,5 +180,5 @@ def test_the_summary_is_one_clean_report_of_what_was_read_and_what_was_not(tmp_p
         rf"Index {re.escape(index)} is up to date \(1 document, 1 chunk\), (\d+\.\d)s\.\n", again.stdout
     )
     assert shown, again.stdout
-    # Nothing is embedded again, but the model is loaded all the same: the time shown includes it.
-    assert float(shown[1]) > 0.5 * waited
+    # Nothing is embedded again, nor the model loaded: the time shown is the run's own.
+    assert float(shown[1]) <= waited

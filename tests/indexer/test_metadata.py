@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from indexer.index_files import IndexUnavailable, Manifest, check_model
 from indexer.metadata import DocumentMetadata, company_key, from_name, metadata_for, period_key, read_sidecar
 from indexer.terms import joined_names, lexical_terms
 
@@ -87,3 +88,16 @@ def test_names_next_to_each_other_are_joined_as_file_names_write_them() -> None:
     # Names apart in the text are not one name; a lone name joins nothing.
     assert joined_names("Did Acme outsell Globex?") == {}
     assert joined_names("Who did Intel hire?") == {}
+
+
+def test_an_index_of_another_model_is_refused_with_the_whole_command_that_rebuilds_it(tmp_path: Path) -> None:
+    manifest = Manifest(
+        model={"name": "other-model", "dimension": 384, "probe": [1.0] + [0.0] * 7},
+        chunking={},
+        index_type="flat",
+        documents={},
+        counts={},
+    )
+    with pytest.raises(IndexUnavailable) as refused:
+        check_model(manifest, "all-MiniLM-L6-v2", 384, [0.0, 1.0] + [0.0] * 6, tmp_path / "my index")
+    assert f"`citeqa index CORPUS --index-dir '{tmp_path / 'my index'}' --model all-MiniLM-L6-v2`" in str(refused.value)

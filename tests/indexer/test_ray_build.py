@@ -21,11 +21,25 @@ from indexer.store import FaissStore, empty_index
 from service.answering.search_index import SearchIndex
 from service.cli import make_indexer
 from service.config import Settings
-from tests.conftest import ROOT, run_citeqa
+from tests.conftest import CORPUS, ROOT, run_citeqa
 
-FINANCEBENCH = ROOT.parent / "shared" / "data" / "financebench"
-# The evidence pages of this many dev questions make the corpus: the module runs in about a minute on 2 cores.
+# The corpus the repository carries, and two short reports beside it: several documents, and enough texts
+# for several batches on each node, with nothing from beside the checkout. The module runs in about a
+# minute on 2 cores.
+OTHER_REPORTS = {
+    "orbital-freight.txt": (
+        "Orbital Freight Outlook\n\nOrbital Freight's cargo drone fleet grew to 340 aircraft by the end of the "
+        "year, after the company opened two maintenance hubs in Nevada [1]. Its largest customer remains a "
+        "grocery chain, which renewed its contract for three years [2].\n"
+    ),
+    "harbour-ledger.txt": (
+        "Harbour Ledger Review\n\nHarbour Ledger processed its settlements through a new clearing partner in "
+        "Rotterdam, cutting settlement times by a third [1]. Fees rose 4% while volumes were flat [2].\n"
+    ),
+}
+GOLD = ROOT / "eval" / "gold.jsonl"
 QUESTIONS = 12
+BATCH = 8
 OBJECT_STORE_BYTES = 80 * 2**20
 
 
@@ -37,36 +51,35 @@ def cluster() -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def questions() -> list[dict[str, object]]:
-    lines = (FINANCEBENCH / "dev.jsonl").read_text(encoding="utf-8").splitlines()
-    return [json.loads(line) for line in lines[:QUESTIONS]]
-
-
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory: pytest.TempPathFactory, questions: list[dict[str, object]]) -> Path:
-    folder = tmp_path_factory.mktemp("financebench") / "corpus"
-    folder.mkdir()
-    for question in questions:
-        for evidence in question["evidence"]:  # type: ignore[attr-defined]
-            shutil.copy(FINANCEBENCH / "corpus" / evidence["doc_id"], folder)
-    return folder
-
-
-def top5(index_dir: Path, embedder: Embedder, questions: list[dict[str, object]]) -> list[list[str]]:
-    index = SearchIndex.open(index_dir, embedder)
-    return [
-        [hit.chunk.chunk_id for hit in index.search(embedder.embed_query(str(q["question"])), 5, query=str(q["question"]))]
-        for q in questions
+def questions() -> list[str]:
+    lines = GOLD.read_text(encoding="utf-8").splitlines()[:QUESTIONS]
+    return [str(json.loads(line)["question"]) for line in lines] + [
+        "How large is Orbital Freight's cargo drone fleet?",
+        "Which clearing partner does Harbour Ledger use?",
     ]
 
 
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("reports") / "corpus"
+    shutil.copytree(CORPUS, folder)
+    for name, text in OTHER_REPORTS.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    return folder
+
+
+def top5(index_dir: Path, embedder: Embedder, questions: list[str]) -> list[list[str]]:
+    index = SearchIndex.open(index_dir, embedder)
+    return [[hit.chunk.chunk_id for hit in index.search(embedder.embed_query(q), 5, query=q)] for q in questions]
+
+
 def test_a_ray_build_is_the_local_build(
-    cluster: str, corpus: Path, tmp_path: Path, embedder: Embedder, questions: list[dict[str, object]]
+    cluster: str, corpus: Path, tmp_path: Path, embedder: Embedder, questions: list[str]
 ) -> None:
     local_dir, ray_dir = tmp_path / "local", tmp_path / "ray"
     Indexer(embedder, progress=False).run(corpus, local_dir)
-    # As `citeqa index --ray ADDRESS --ray-batch-size 64` makes it: small batches, so each node gets several.
-    indexer = make_indexer(Settings(ray_address=cluster, ray_batch_size=64), progress=False, embedder=embedder)
+    # As `citeqa index --ray ADDRESS --ray-batch-size 8` makes it: small batches, so each node gets several.
+    indexer = make_indexer(Settings(ray_address=cluster, ray_batch_size=BATCH), progress=False, embedder=embedder)
     assert isinstance(indexer.compute, RayCompute)
     indexer.run(corpus, ray_dir)
     local, remote = read_index(local_dir), read_index(ray_dir)

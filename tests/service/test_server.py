@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import httpx
 
 from indexer.markers import markers_in
-from service.local_server import started_server
-from tests.conftest import SEED_DOC, run_citeqa
+from service.local_server import free_port, started_server
+from tests.conftest import ROOT, SEED_DOC, run_citeqa
 
 
 def ask(server: str, question: str) -> dict:
@@ -86,3 +90,30 @@ def test_the_pid_file_names_the_server_once_ready_and_goes_with_it(seed_index: P
     refused = run_citeqa("serve", "--index-dir", str(seed_index), "--pid-file", str(nowhere))
     assert refused.returncode == 2
     assert refused.stderr == f"citeqa: --pid-file: the folder {nowhere.parent} does not exist\n"
+
+
+STARTS = 20
+
+
+def test_a_client_that_waits_for_the_pid_file_connects_at_once(seed_index: Path, tmp_path: Path) -> None:
+    """The PID file is written once the server listens: a script that waits for it, then connects, is
+    never refused (20 starts)."""
+    refused = 0
+    for start in range(STARTS):
+        pid_file, port = tmp_path / f"serve-{start}.pid", free_port()
+        command = [sys.executable, "-m", "service.cli", "serve", "--index-dir", str(seed_index), "--port", str(port)]
+        process = subprocess.Popen([*command, "--pid-file", str(pid_file)], cwd=ROOT, stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + 120
+            while not pid_file.exists():
+                assert process.poll() is None and time.monotonic() < deadline, "the server did not start"
+                time.sleep(0.005)
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=5).close()
+            except ConnectionRefusedError:
+                refused += 1
+        finally:
+            process.terminate()
+            process.wait(30)
+    assert refused == 0, f"{refused} of {STARTS} connections refused"

@@ -36,6 +36,7 @@ def test_without_a_key_the_api_answers_401_with_the_reason(client: TestClient) -
         client.post("/ask/stream", json=ASK),
         client.post("/v1/chat/completions", json={"messages": [{"role": "user", "content": "Who?"}]}),
         client.get("/metrics"),
+        client.post("/mcp", json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"}),
     ]:
         assert response.status_code == 401, response.request.url
         assert "API key" in response.json()["detail"]

@@ -81,7 +81,7 @@ def test_an_unanswerable_question_says_so(client: OpenAI) -> None:
         ({"model": "m"}, "Field required"),
         ({"model": "m", "messages": []}, "at least 1 item"),
         ({"model": "m", "messages": [{"role": "system", "content": "Be brief."}]}, "at least one user message"),
-        ({"model": "m", "messages": [{"role": "tool", "content": "x"}]}, "'system', 'user' or 'assistant'"),
+        ({"model": "m", "messages": [{"role": "tool", "content": "x"}]}, "calls no tools"),
         ({"model": "m", "messages": [{"role": "user", "content": 42}]}, "valid string"),
         ({"model": "m", "messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {}}]}]}, "'text'"),
         ({"model": "m", "messages": [{"role": "user", "content": "   "}]}, "must not be empty"),
@@ -112,3 +112,22 @@ def test_a_question_no_sentence_answers_gets_the_closest_sentences_quoted(client
     extra = completion.model_dump()
     assert extra["abstained"] is True and extra["citations"] == []
     assert [f"> {c['text']}" for c in extra["closest"]] == quotes
+
+
+def test_a_developer_message_is_read_as_a_system_one(client: OpenAI) -> None:
+    completion = client.chat.completions.create(
+        model="m",
+        messages=[
+            {"role": "developer", "content": "Answer from the reports."},
+            {"role": "user", "content": QUESTION},
+        ],
+    )
+    assert "$14.8 billion" in (completion.choices[0].message.content or "")
+
+
+@pytest.mark.parametrize(("role", "says"), [("tool", "calls no tools"), ("function", "calls no tools"), ("critic", "not one of")])
+def test_a_role_that_means_nothing_here_is_refused_by_name(server: str, role: str, says: str) -> None:
+    body = {"model": "m", "messages": [{"role": role, "content": "x"}, {"role": "user", "content": QUESTION}]}
+    response = httpx.post(f"{server}/v1/chat/completions", json=body, timeout=30)
+    assert response.status_code == 422
+    assert f"role {role!r}" in response.text and says in response.text
