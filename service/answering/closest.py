@@ -4,9 +4,9 @@ They are shown as the closest the reports come, for the reader to judge, never a
 ranked for *being the answer* (measured on the gold set's fitting half, eval/README.md):
 
 - similarity to the question (the sentence's, or one of its clauses' where higher: a question may ask
-  about one half of a sentence joining two statements), less a share of the sentence's similarity to the other retrieved sentences
-  (a sentence close to all of them, such as the one announcing the deal a report is about, is close to
-  every question on its topic, and says least about any one of them);
+  about one half of a sentence joining two statements), less a share of the sentence's similarity to
+  the other retrieved sentences (a sentence close to all of them, such as the one announcing the deal a
+  report is about, is close to every question on its topic, and says least about any one of them);
 - plus a share of the question's rare words its claim holds, and a bonus when it holds the kind of thing
   asked for (an amount for "how much", a name for "who").
 

@@ -18,8 +18,8 @@ who is on each side of what a sentence says:
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from collections.abc import Iterator
+from dataclasses import dataclass
 from functools import lru_cache
 
 from indexer.markers import strip_markers

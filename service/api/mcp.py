@@ -40,10 +40,10 @@ INSTRUCTIONS = (
 
 
 class AskResult(BaseModel):
-    answer: str = Field(description="the answer, each sentence ending with its claim's markers as the report writes them")
+    answer: str = Field(description="the answer, each sentence ending with its claim's markers as the report has them")
     abstained: bool = Field(description="true when no sentence was verified to answer the question as asked")
     citations: list[CitationOut] = Field(description="one per marker in the answer: the passage and quoted sentence")
-    closest: list[ClosestOut] = Field(description="when nothing (or a part) is verified: where the reports come closest")
+    closest: list[ClosestOut] = Field(description="when nothing (or a part) is verified: the closest sentences")
     note: str | None = Field(description="what the answer does not say, or why nothing was verified")
 
 
