@@ -59,7 +59,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if qa.state != "ready":
             threading.Thread(target=_load, args=(qa,), name="citeqa-load", daemon=True).start()
-        async with agents.server.session_manager.run():
+        async with agents.running():
             yield
 
     # /docs and /redoc with their JavaScript and CSS served from here: the CDN that FastAPI's pages load

@@ -10,6 +10,8 @@ documents are listed as resources, each readable as its sentences with their mar
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated, TypeVar
 from urllib.parse import quote, unquote
 
@@ -181,15 +183,26 @@ class GuardedMCP:
     its origin rules): a refused client gets the same JSON error, before the MCP server sees it."""
 
     def __init__(self, server: MCPServer) -> None:
+        self.server = server
+        self.app: StreamableHTTPASGIApp | None = None
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        """Serve while the app runs: a session manager runs once, so each start of the app gets its own."""
         # Stateless: a request needs no session another worker process may hold. Origins and hosts are
         # the app's rules (CORS, keys), not the SDK's own localhost-only default.
-        server.streamable_http_app(
+        self.server.streamable_http_app(
             stateless_http=True,
             json_response=True,
             transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
         )
-        self.server = server
-        self.app = StreamableHTTPASGIApp(server.session_manager)
+        manager = self.server.session_manager
+        async with manager.run():
+            self.app = StreamableHTTPASGIApp(manager)
+            try:
+                yield
+            finally:
+                self.app = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
@@ -198,5 +211,8 @@ class GuardedMCP:
         except HTTPException as error:
             refused = JSONResponse({"detail": error.detail}, status_code=error.status_code, headers=error.headers)
             await refused(scope, receive, send)
+            return
+        if self.app is None:  # the app is not running (started without its lifespan)
+            await JSONResponse({"detail": "the MCP endpoint is not running"}, status_code=503)(scope, receive, send)
             return
         await self.app(scope, receive, send)
