@@ -16,13 +16,13 @@ from indexer.chunking import make_splitter
 from indexer.claims import split_claims
 from indexer.clauses import CLAUSE_SLOTS, clauses_of
 from indexer.embedder import Embedder
-from indexer.fingerprint import model_fingerprint, same_files
 from indexer.encoder import longest_first
+from indexer.fingerprint import model_fingerprint, same_files
 from indexer.index_files import (
+    MANIFEST,
     ChunkRecord,
     DocumentRecord,
     IndexData,
-    MANIFEST,
     IndexUnavailable,
     Manifest,
     SentenceRecord,
@@ -159,7 +159,6 @@ class Indexer:
         # LangChain's merging measures most pieces of text several times over (on FinanceBench, 41,316
         # counts of 9,298 texts): counting each once took parsing from 2.9 to 1.4 s.
         self._count_tokens = functools.lru_cache(maxsize=TOKEN_COUNT_CACHE)(embedder.count_tokens)
-        self._loaded = False
 
     def warm_up(self) -> None:
         self.embedder.warm_up()
@@ -185,7 +184,6 @@ class Indexer:
         location.check_replaceable()
         started = time.perf_counter()  # the model load included: the user waits for it too
         # The model loads only when something must be embedded, or to tell whether an index's vectors fit.
-        self._loaded = False
         if not (location.path / MANIFEST).is_file():
             self._load_model()
         report = IndexReport(index_dir=location.path)
@@ -223,11 +221,8 @@ class Indexer:
         return report
 
     def _load_model(self) -> None:
-        """Load the model (once a run) and check the chunk size against what it reads."""
-        if self._loaded:
-            return
+        """Load the model (the embedder loads it once) and check the chunk size against what it reads."""
         self.warm_up()
-        self._loaded = True
         if self.chunk_size > self.embedder.text_tokens:
             raise ValueError(
                 f"chunks of {self.chunk_size} tokens are longer than the model reads ({self.embedder.text_tokens}): "

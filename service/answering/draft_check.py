@@ -14,7 +14,7 @@ listed with the reason.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from itertools import combinations, takewhile
@@ -50,8 +50,8 @@ _UP = frozenset(
     "rose rise risen rising increase increased increasing grew grow grown growth up higher gain gained improved climbed jumped expanded".split()
 )
 _DOWN = frozenset(
-    """fell fall fallen falling decline declined declining decrease decreased decreases dropped down lower shrank slipped
-    contracted""".split()
+    """fell fall fallen falling decline declined declining decrease decreased decreases dropped down lower shrank
+    slipped contracted""".split()
 )
 # A clause stating as fact this many of the words its support only hedges ("may face investigations"
 # restated "faces investigations") is not the support's.
@@ -146,8 +146,7 @@ class DraftChecker:
             else:
                 supports, reason = self.judge(text, candidates, index, embedder)
                 if reason is None and self.entailment is not None and _wording(text, supports) < CLOSE_WORDING:
-                    passages = list(dict.fromkeys(s.hit.chunk.text for s in supports))
-                    reason = self.entailment.run(text, passages).reason
+                    reason = self.entailment.run(text, _passages_of(supports)).reason
                 if reason:
                     dropped.append(Dropped(text, reason))
                 else:
@@ -245,20 +244,24 @@ def _wording(text: str, supports: tuple[Support, ...]) -> float:
     return _coverage([frozenset({t}) for t in statement(text).terms], held)
 
 
+def _passages_of(supports: Sequence[Support]) -> list[str]:
+    """The passages ``supports`` come from, each once."""
+    return list(dict.fromkeys(s.hit.chunk.text for s in supports))
+
+
 def _relations_held(text: str, supports: list[Support], passages: list[str]) -> str | None:
     """Who is on which side of what the sentence says, its roles resolved, any link it draws, and the
     specifics it adds, against its supports (``relations``)."""
     deal = deal_in(tuple(passages))
     plain = resolved(text, deal)
     said = [s.sentence.text for s in supports]
-    parties = frozenset(t for name in ([deal.acquirer, deal.target] if deal else []) for t in content_terms(name))
     return (
         role_conflict(text, deal)
         or direction_conflict(plain, said, names_written(tuple(passages)))
-        or party_conflict(plain, said, parties)
+        or party_conflict(plain, said, deal.parties if deal else frozenset())
         or next((r for support in said if (r := owner_swap(plain, support))), None)
         or unstated_link(text, said)
-        or unstated_details(text, list(dict.fromkeys(s.hit.chunk.text for s in supports)))
+        or unstated_details(text, _passages_of(supports))
     )
 
 
@@ -404,14 +407,15 @@ def _wrong_direction(text: str, supports: list[Support]) -> str | None:
     up, down = bool(words & _UP), bool(words & _DOWN)
     if up == down:
         return None
+    numbers = NUMBER.findall(text)
     # Said in words next to the same figure: "adding $394 million" is not "a $394 million decrease".
-    for number in NUMBER.findall(text):
+    for number in numbers:
         ours = _change_near(text, number)
         for support in supports:
             theirs = _change_near(support.sentence.text, number)
             if ours and theirs and ours != theirs:
                 return f"the supporting sentence says {number} went {theirs}"
-    stated = {n.replace(",", "") for n in NUMBER.findall(text)}
+    stated = {n.replace(",", "") for n in numbers}
     by_year = {
         year: Decimal(figure)
         for support in supports
@@ -430,9 +434,8 @@ def _wrong_direction(text: str, supports: list[Support]) -> str | None:
 def _change_near(text: str, number: str) -> str | None:
     """"up" or "down" when the words around ``number`` in ``text`` say only one of them, else None."""
     words = re.findall(r"[a-z]+|[\d.,]+", text.lower())
-    near = {
-        w for i, word in enumerate(words) if word.strip(".,") == number.lower() for w in words[max(0, i - _NEAR) : i + _NEAR + 1]
-    }
+    at = [i for i, word in enumerate(words) if word.strip(".,") == number.lower()]
+    near = {w for i in at for w in words[max(0, i - _NEAR) : i + _NEAR + 1]}
     up, down = bool(near & _UP), bool(near & _DOWN)
     return None if up == down else "up" if up else "down"
 

@@ -86,6 +86,11 @@ class Deal:
     acquirer: str
     target: str
 
+    @property
+    def parties(self) -> frozenset[str]:
+        """The terms of both parties' names."""
+        return frozenset(content_terms(self.acquirer)) | frozenset(content_terms(self.target))
+
 
 @lru_cache(maxsize=4096)
 def deal_in(passages: tuple[str, ...]) -> Deal | None:

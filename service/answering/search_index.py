@@ -220,7 +220,9 @@ class SearchIndex:
         """How close each sentence of ``rows`` comes to the query: its own similarity, or one of its
         clauses' (``indexer/clauses.py``) where that is higher."""
         whole = self.sentence_vectors[rows] @ query_vector
-        parts = (self.clause_vectors[rows] @ query_vector).max(axis=1)
+        clauses = self.clause_vectors[rows]
+        # An empty slot (a sentence of fewer clauses) is a zero vector: it must not lift a negative similarity to 0.
+        parts = np.where(clauses.any(axis=2), clauses @ query_vector, -np.inf).max(axis=1)
         return np.maximum(whole, parts)
 
     def sentences_of(self, chunk: ChunkRecord) -> list[SentenceRecord]:

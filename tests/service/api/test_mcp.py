@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+import pytest
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 
@@ -48,7 +49,14 @@ async def conversation(client: Client) -> dict[str, Any]:
                 resources=resources, read=read, again=again)
 
 
-def check(talked: dict[str, Any]) -> None:
+@pytest.mark.parametrize("transport", ["stdio", "streamable-http"])
+def test_an_agent_gets_cited_answers_and_passages_and_reads_the_documents(
+    transport: str, request: pytest.FixtureRequest
+) -> None:
+    if transport == "stdio":
+        talked = talk(stdio(request.getfixturevalue("seed_index")), conversation)
+    else:
+        talked = talk(f"{request.getfixturevalue('server')}/mcp", conversation)
     tools = {tool.name: tool for tool in talked["tools"]}
     assert {"ask", "search"} <= set(tools)
     assert all(tools[name].output_schema and "markers" in (tools[name].description or "") for name in ("ask", "search"))
@@ -66,17 +74,10 @@ def check(talked: dict[str, Any]) -> None:
         assert bad.is_error and says in bad.content[0].text
     results = talked["found"].structured_content["results"]
     assert len(results) == 2 and all(r["markers"] for r in results)
-    assert [(r.name, r.title) for r in talked["resources"]] == [(SEED_DOC, "Meta收购ScaleAI补强数据能力,引发客户流失与监管争议")]
+    title = "Meta收购ScaleAI补强数据能力,引发客户流失与监管争议"
+    assert [(r.name, r.title) for r in talked["resources"]] == [(SEED_DOC, title)]
     assert "$14.8 billion [1][6]" in talked["read"].contents[0].text
     assert talked["again"].structured_content == answer
-
-
-def test_an_agent_asks_over_stdio(seed_index: Path) -> None:
-    check(talk(stdio(seed_index), conversation))
-
-
-def test_an_agent_asks_over_streamable_http(server: str) -> None:
-    check(talk(f"{server}/mcp", conversation))
 
 
 def test_a_missing_index_is_said_on_stderr_and_stdout_stays_the_protocols(tmp_path: Path) -> None:
