@@ -3,44 +3,54 @@ dead end, never a wrong answer."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
 import pytest
 
 from indexer.markers import markers_in
+from service.answering.answer_types import asked_type
 from service.answering.answerer import NOT_VERIFIED, NOTHING_CLOSE
+from service.answering.answerer import lacks as lacks_of
 from service.answering.qa import QuestionAnswering
 
 GOLD = Path(__file__).resolve().parents[3] / "eval" / "gold.jsonl"
 
 
 @pytest.mark.parametrize(
-    ("question", "lacks"),
+    ("question", "tempting", "lacks"),
     [
         # A predicate the report does not state: announced is not closed, "will reflect" is not approved.
-        ("When will the Meta Scale AI deal close?", '"close"'),
-        ("Did the FTC approve the acquisition?", '"approve"'),
+        ("When will the Meta Scale AI deal close?", "Meta announced the acquisition", '"close"'),
+        ("Did the FTC approve the acquisition?", "The responses of the FTC and DOJ", '"approve"'),
         # A party asked about in a role the report does not give it.
-        ("Who founded xAI?", "founded"),
+        ("Who founded xAI?", "and xAI terminated", '"founded"'),
         # Who did what with whom: the clients left Scale AI, not Google.
-        ("Which clients terminated their cooperation with Google?", 'after "with"'),
+        ("Which clients terminated their cooperation with Google?", "and xAI terminated", 'after "with"'),
         # "will join" is not "leave".
-        ("Will Alexandr Wang leave Meta?", '"leave"'),
+        ("Will Alexandr Wang leave Meta?", "will join Meta", '"leave"'),
         # Whose founder: Scale AI's, not Meta's.
-        ("Who founded Meta?", "founder"),
+        ("Who founded Meta?", "Scale AI's founder", "founder of a party the question does not name"),
         # Whose stake: Meta's in Scale AI, not Scale AI's in Meta.
-        ("How much did Scale AI's stake in Meta cost?", "the closest sentence"),
+        ("How much did Scale AI's stake in Meta cost?", "Meta announced the acquisition", 'after "in"'),
     ],
 )
-def test_a_near_miss_gets_the_closest_sentences_and_what_they_lack(
-    qa: QuestionAnswering, question: str, lacks: str
+def test_a_near_miss_gets_the_closest_sentences_and_is_not_answered_by_the_tempting_one(
+    qa: QuestionAnswering, question: str, tempting: str, lacks: str
 ) -> None:
     answer = qa.ask(question)
     assert answer.abstained and answer.citations == [] and markers_in(answer.text) == []
     assert answer.text == NOT_VERIFIED
-    assert 1 <= len(answer.closest) <= 3
-    assert answer.note and lacks in answer.note
+    assert 1 <= len(answer.closest) <= 3 and answer.note
+    # The sentence that reads like the answer is turned away, and what it lacks is said (whichever
+    # sentence the model ranks closest, which this does not assert).
+    retrieval = asyncio.run(qa.retrieve_async(question))
+    index = retrieval.index
+    weighed = qa.answerer.weigh(question, retrieval.vector, retrieval.hits, index, asked_type(question))
+    (evidence,) = [e for e in weighed if tempting in e.sentence.text]
+    assert not qa.answerer.verified(evidence)
+    assert lacks in lacks_of(evidence)
 
 
 def test_closest_sentences_are_whole_sentences_of_retrieved_passages_with_their_claims_markers(
