@@ -27,11 +27,12 @@ from eval.datasets import FINANCEBENCH_DIR, Half, fitting_id
 from indexer.build import Indexer
 from indexer.embedder import Embedder
 from indexer.markers import markers_in
-from service.answering.draft_check import NOTHING_TO_CHECK, DraftChecker, Supported, draft_sentences, supports_in
+from service.answering.draft_check import NOTHING_TO_CHECK, DraftChecker, Supported, draft_sentences
 from service.answering.filters import DocumentFilter
 from service.answering.judge import EntailmentJudge
 from service.answering.qa import chat_client
 from service.answering.search_index import Hit, SearchIndex
+from service.answering.supports import supports_in
 from service.config import Settings
 
 ROOT = Path(__file__).resolve().parents[1]

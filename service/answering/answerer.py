@@ -29,8 +29,9 @@ from indexer.claims import render_with_group, says_no_information
 from indexer.index_files import SentenceRecord
 from indexer.terms import content_words
 from service.answering.answer_types import Asked, asked_type, asks_why, gives_reason, holds_type, type_terms
-from service.answering.closest import Closest, closest_sentences
+from service.answering.closest import CLOSEST_LIMIT, Closest, ClosestRanker
 from service.answering.search_index import Hit, SearchIndex
+from service.answering.steps import SentenceRanker
 from service.answering.verification import ASKING_WORDS, VERB_FORMS, SameWord, owner_conflict, party_conflict, read
 
 if TYPE_CHECKING:
@@ -98,6 +99,9 @@ COVERAGE_WEIGHT = 0.5
 
 
 class Answerer:
+    """The extractive reader (a ``Reader``): sentences of the passages verified to answer the question as
+    asked, or, when none is, the closest ones (``ranker``)."""
+
     def __init__(
         self,
         min_similarity: float = 0.3,
@@ -105,35 +109,39 @@ class Answerer:
         max_sentences: int = 3,
         similarity_margin: float = 0.1,
         duplicate_similarity: float = 0.9,
+        ranker: SentenceRanker | None = None,
     ) -> None:
+        """``ranker``: orders the closest sentences when none is verified."""
         self.min_similarity = min_similarity
         self.min_coverage = min_coverage
         self.max_sentences = max_sentences
         self.similarity_margin = similarity_margin
         self.duplicate_similarity = duplicate_similarity
+        self.ranker: SentenceRanker = ranker or ClosestRanker()
 
     def run(self, question: str, question_vector: np.ndarray, hits: list[Hit], index: SearchIndex) -> Answer:
         asked = asked_type(question)
-        weighed = self.weigh(question, question_vector, hits, index, asked)
+        weighed = self.gather_evidence(question, question_vector, hits, index, asked)
         ranked = sorted(weighed, key=lambda e: -e.score)
         typed = [e for e in ranked if e.typed]
         if typed and self.verified(typed[0]):
-            return answer_of(self._choose(typed, index), hits)
-        return unverified(question, hits, index, closest_sentences(weighed, index, question_vector), weighed)
+            return verified_answer(self._answering_sentences(typed, index), hits)
+        return unverified(question, hits, index, self.ranker.rank(weighed, index, question_vector, CLOSEST_LIMIT), weighed)
 
-    def weigh(
+    def gather_evidence(
         self, question: str, question_vector: np.ndarray, hits: list[Hit], index: SearchIndex, asked: Asked | None
     ) -> list[Evidence]:
         """Every answer-worthy sentence of the retrieved passages, with its similarity and coverage and
         what it lacks to answer the question as asked."""
+        vocabulary, naming = index.vocabulary, index.naming
         words = list({term: written for written, term in content_words(question)}.items())
         terms = [term for term, _ in words]
-        in_corpus = [index.variants(t) for t in terms]
+        in_corpus = [vocabulary.variants(t) for t in terms]
         variants = [forms | {t} for t, forms in zip(terms, in_corpus)]
         # What a sentence must hold of each word: any of its forms, irregular ones too ("bought" for "buy").
         held_as = [forms | VERB_FORMS.get(t, frozenset()) for t, forms in zip(terms, variants)]
-        weights = [index.idf(v) for v in variants]  # Python floats: summed per sentence, where numpy's are slow
-        names = index.names_of(question)
+        weights = [vocabulary.idf(v) for v in variants]  # Python floats: summed per sentence, where numpy's are slow
+        names = naming.names_of(question)
         asking = read(question, question=True)
         same = SameWord(dict(zip(terms, variants)))
         kind_words = type_terms(asked)
@@ -149,24 +157,26 @@ class Answerer:
             # Numbers the question gives must be in the passage, and names in the sentence unless the
             # document is named by them, however similar it reads.
             numbers_found = not index.missing_numbers(question, hit.chunk)
-            given = index.document_names(names, hit.chunk.doc_id)
-            unnamed = index.unnamed(names, given)
-            named = _named_by_document(terms, in_corpus, given, index.naming_terms(hit.chunk.doc_id))
+            given = naming.document_names(names, hit.chunk.doc_id)
+            unnamed = naming.unnamed(names, given)
+            named = _named_by_document(terms, in_corpus, given, naming.naming_terms(hit.chunk.doc_id))
             for sentence, similarity in zip(sentences, similarities):
                 claim_terms = index.claim_terms.of(sentence.unit)
                 sentence_terms = frozenset(sentence.terms)
                 # The document's name does not stand in for a party when the sentence names another.
-                required = index.named_by_document_only(names, given, sentence, hit.chunk.doc_id) if given else []
-                held, alone = named, unnamed
+                required = naming.named_by_document_only(names, given, sentence, hit.chunk.doc_id) if given else []
+                # Which question words the document's name gives this sentence, and the names it must write.
+                by_document, must_name = named, unnamed
                 if required:
                     forms = frozenset().union(*(name.forms for name in required))
-                    held, alone = [n and t not in forms for t, n in zip(terms, named)], unnamed + required
+                    by_document = [n and t not in forms for t, n in zip(terms, named)]
+                    must_name = unnamed + required
                 typed = holds_type(asked, sentence.text) if asked else not why or gives_reason(sentence.text)
                 heading = index.heading_terms(sentence.row)
                 unheld = tuple(
                     written
-                    for (term, written), forms, given in zip(words, held_as, held)
-                    if not (given or forms & sentence_terms or term in heading or term in ASKING_WORDS)
+                    for (term, written), forms, from_name in zip(words, held_as, by_document)
+                    if not (from_name or forms & sentence_terms or term in heading or term in ASKING_WORDS)
                     and not (typed and term in kind_words)
                 )
                 statement = read(sentence.text, question=False)
@@ -175,10 +185,10 @@ class Answerer:
                         sentence,
                         hit,
                         float(similarity),
-                        _coverage(variants, weights, claim_terms, held),
-                        _coverage(variants, weights, sentence_terms, held),
-                        numbers_found and not index.missing_names(alone, sentence_terms),
-                        judged_alone=bool(alone),
+                        _coverage(variants, weights, claim_terms, by_document),
+                        _coverage(variants, weights, sentence_terms, by_document),
+                        numbers_found and not naming.missing_names(must_name, sentence_terms),
+                        judged_alone=bool(must_name),
                         unheld=unheld,
                         conflict=owner_conflict(asking, statement, same) or party_conflict(asking, statement),
                         typed=typed,
@@ -197,7 +207,7 @@ class Answerer:
             and evidence.coverage >= self.min_coverage
         )
 
-    def _choose(self, ranked: list[Evidence], index: SearchIndex) -> list[Evidence]:
+    def _answering_sentences(self, ranked: list[Evidence], index: SearchIndex) -> list[Evidence]:
         """The best sentence, then close runners-up verified by themselves too (a sentence only near the
         answer is padding), that do not repeat it."""
         best = ranked[0]
@@ -243,10 +253,12 @@ def unused_words(question: str, hits: list[Hit], index: SearchIndex) -> tuple[st
     change, rather than guessing the reports' wording."""
     # The words naming each document, and the question's names it writes as one ("Lockheed Martin",
     # LOCKHEEDMARTIN_2020_10K).
-    names = index.names_of(question)
+    naming = index.naming
+    names = naming.names_of(question)
     doc_ids = {hit.chunk.doc_id for hit in hits}
-    given = frozenset().union(*(index.naming_terms(d) | index.document_names(names, d) for d in doc_ids))
-    unused = list(dict.fromkeys(w for w, t in content_words(question) if not index.variants(t) and t not in given))
+    given = frozenset().union(*(naming.naming_terms(d) | naming.document_names(names, d) for d in doc_ids))
+    words = content_words(question)
+    unused = list(dict.fromkeys(w for w, t in words if not index.vocabulary.variants(t) and t not in given))
     if not unused:
         return None, []
     listed = _listed(unused)
@@ -309,7 +321,7 @@ def lacks(evidence: Evidence) -> str:
     return "is not close enough to the question to be taken as its answer"
 
 
-def answer_of(chosen: list[Evidence], sources: list[Hit], note: str | None = None) -> Answer:
+def verified_answer(chosen: list[Evidence], sources: list[Hit], note: str | None = None) -> Answer:
     """The answer ``chosen`` sentences make: each once, in the report's order, each ending with its
     claim's markers, and one citation per marker."""
     ordered = sorted({e.sentence.row: e for e in chosen}.values(), key=lambda e: e.sentence.row)

@@ -53,24 +53,27 @@ def quoted(texts: Iterable[str]) -> str:
     return "\n".join(f"> {text}" for text in texts)
 
 
-def closest_sentences(
-    weighed: Sequence[Evidence], index: SearchIndex, question_vector: np.ndarray, limit: int = CLOSEST_LIMIT
-) -> list[Closest]:
-    """Up to ``limit`` sentences of ``weighed``, best first; none when even the best is not close."""
-    if not weighed or max(e.similarity for e in weighed) < NOTHING_CLOSE_FLOOR:
-        return []
-    # Where the reports write claims with markers, a line without any (a heading run into the text) states none.
-    if any(e.sentence.markers for e in weighed):
-        weighed = [e for e in weighed if e.sentence.markers or says_no_information(e.sentence.text)]
-    rows = [e.sentence.row for e in weighed]
-    vectors = index.sentence_vectors[rows]
-    hubness = vectors @ vectors.mean(axis=0)
-    reach = index.reach(rows, question_vector)
-    scored = sorted(
-        ((closeness(e, float(near), float(hub)), e) for e, near, hub in zip(weighed, reach, hubness)),
-        key=lambda pair: -pair[0],
-    )
-    return [Closest(e.sentence, e.hit, round(score, 4)) for score, e in scored[:limit]]
+class ClosestRanker:
+    """Ranks sentences for being the answer, with the weights above (a ``SentenceRanker``)."""
+
+    def rank(
+        self, weighed: Sequence[Evidence], index: SearchIndex, question_vector: np.ndarray, limit: int = CLOSEST_LIMIT
+    ) -> list[Closest]:
+        """Up to ``limit`` sentences of ``weighed``, best first; none when even the best is not close."""
+        if not weighed or max(e.similarity for e in weighed) < NOTHING_CLOSE_FLOOR:
+            return []
+        # Where the reports write claims with markers, a line without any (a heading run into the text) states none.
+        if any(e.sentence.markers for e in weighed):
+            weighed = [e for e in weighed if e.sentence.markers or says_no_information(e.sentence.text)]
+        rows = [e.sentence.row for e in weighed]
+        vectors = index.sentence_vectors[rows]
+        hubness = vectors @ vectors.mean(axis=0)
+        reach = index.reach(rows, question_vector)
+        scored = sorted(
+            ((closeness(e, float(near), float(hub)), e) for e, near, hub in zip(weighed, reach, hubness)),
+            key=lambda pair: -pair[0],
+        )
+        return [Closest(e.sentence, e.hit, round(score, 4)) for score, e in scored[:limit]]
 
 
 def closeness(evidence: Evidence, reach: float, hubness: float) -> float:

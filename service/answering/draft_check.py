@@ -14,20 +14,19 @@ listed with the reason.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, replace
-from decimal import Decimal
-from itertools import combinations, takewhile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from itertools import combinations
 
 from indexer.claims import render_with_group, split_claims
 from indexer.embedder import Embedder
-from indexer.index_files import SentenceRecord
 from indexer.markers import strip_markers
 from indexer.normalise import normalise
-from indexer.terms import NUMBER, content_terms, stem
-from service.answering.acronyms import acronym_phrases, writes
-from service.answering.arithmetic import explained
+from indexer.terms import stem
+from service.answering.acronyms import acronym_phrases
+from service.answering.figures import numbers_supported, writes_amount, wrong_direction, wrong_years
 from service.answering.judge import CLOSE_WORDING, EntailmentJudge
+from service.answering.names import Names
 from service.answering.relations import (
     deal_in,
     direction_conflict,
@@ -39,30 +38,17 @@ from service.answering.relations import (
     unstated_details,
     unstated_link,
 )
-from service.answering.search_index import Hit, Names, SearchIndex
-from service.answering.statements import YEAR, Statement, statement, value
+from service.answering.search_index import SearchIndex
+from service.answering.statements import Statement, statement
+from service.answering.supports import Support, is_year, terms_of, with_acronyms
 
-# A line of a table that is only a figure: "(5,053)", "$", "50,710", "—", "12.5 %".
-_FIGURE = re.compile(r"[\s$€£¥()%—–\-.,\d]*")
 # The reason given for a sentence with no content word and no number ("Yes.", "In short:").
 NOTHING_TO_CHECK = "nothing in it to check"
-_UP = frozenset(
-    "rose rise risen rising increase increased increasing grew grow grown growth up higher gain gained improved climbed jumped expanded".split()
-)
-_DOWN = frozenset(
-    """fell fall fallen falling decline declined declining decrease decreased decreases dropped down lower shrank
-    slipped contracted""".split()
-)
 # A clause stating as fact this many of the words its support only hedges ("may face investigations"
 # restated "faces investigations") is not the support's.
 HEDGED_TERMS = 1
-# Words either side of a figure read for the way it went.
-_NEAR = 4
 # Words besides a name a second sentence must share with a draft sentence to lend it that name.
-_LENDER_WORDS = 2
-# How far back in its document a passage's table header is looked for, in lines.
-_HEADER_REACH = 400
-_CLAUSE_BREAK = re.compile(r"[;()]|,(?!\d)|\b(?:versus|vs|compared with|against|than|from)\b")
+_NAME_LENDER_WORDS = 2
 # Share of a draft sentence's content words its support must hold, unless the draft sentence and a
 # supporting one are this close in meaning (a paraphrase: its other checks still apply). Fitted on the odd-numbered
 # drafts of eval/drafts.jsonl, reported on the even-numbered ones (eval/README.md).
@@ -86,12 +72,6 @@ class Dropped:
     reason: str
 
 
-@dataclass(frozen=True)
-class Support:
-    sentence: SentenceRecord
-    hit: Hit
-    # A table row's figures with the year of each: ("5053", "2022").
-    columns: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -160,22 +140,22 @@ class DraftChecker:
         passages = list({c.hit.chunk.row: c.hit.chunk.text for c in candidates}.values())
         phrases = acronym_phrases(text, passages)
         if phrases:
-            candidates = [_with_acronyms(c, phrases) for c in candidates]
+            candidates = [with_acronyms(c, phrases) for c in candidates]
         claim = statement(text)
-        names = index.names_of(text, first_word=_first_word_names(text, passages))
+        names = index.naming.names_of(text, first_word=_first_word_names(text, passages))
         name_terms = {name.text for name in names.names}
-        forms = {t: index.variants(t) | {t} for t in claim.terms if t not in name_terms}
+        forms = {t: index.vocabulary.variants(t) | {t} for t in claim.terms if t not in name_terms}
         words = list(forms.values())
-        coverage = {c.sentence.row: _coverage(words, _terms_of(c)) for c in candidates}
+        coverage = {c.sentence.row: _coverage(words, terms_of(c)) for c in candidates}
         # The sentences holding its figures support it too (a computed figure's operands, a table's
         # rows), when they say at least one of its words: the same number in another claim is not its.
         figures = [
             max(holding, key=lambda c: coverage[c.sentence.row])
             for number, scale in sorted(claim.quantities)
-            if not _is_year(number)
+            if not is_year(number)
             and (
                 holding := [
-                    c for c in candidates if coverage[c.sentence.row] and _holds(c.sentence.text, number, scale)
+                    c for c in candidates if coverage[c.sentence.row] and writes_amount(c.sentence.text, number, scale)
                 ]
             )
         ]
@@ -195,9 +175,9 @@ class DraftChecker:
             )
         reason = _disagreement(claim, forms, supports)
         if reason is None:
-            supports, reason = _numbers_supported(claim, supports, candidates, index)
+            supports, reason = numbers_supported(claim, supports, candidates, index)
         if reason is None:
-            reason = _wrong_years(text, supports) or _wrong_direction(text, supports)
+            reason = wrong_years(text, supports) or wrong_direction(text, supports)
         if reason is None:
             supports, reason = _names_supported(names, words, supports, candidates, index)
         if reason is None:
@@ -222,7 +202,7 @@ class DraftChecker:
             return list({s.sentence.row: s for s in figures + extra}.values())
 
         def covers(supports: list[Support]) -> bool:
-            return _coverage(words, frozenset().union(*(_terms_of(s) for s in supports))) >= needed
+            return _coverage(words, frozenset().union(*(terms_of(s) for s in supports))) >= needed
 
         by_words = max(candidates, key=lambda c: coverage[c.sentence.row])
         if covers(with_figures([by_words])):
@@ -240,7 +220,7 @@ class DraftChecker:
 
 def _wording(text: str, supports: tuple[Support, ...]) -> float:
     """Share of ``text``'s content words its supports write."""
-    held = frozenset().union(*(_terms_of(s) for s in supports))
+    held = frozenset().union(*(terms_of(s) for s in supports))
     return _coverage([frozenset({t}) for t in statement(text).terms], held)
 
 
@@ -265,16 +245,6 @@ def _relations_held(text: str, supports: list[Support], passages: list[str]) -> 
     )
 
 
-def supports_in(hits: list[Hit], index: SearchIndex) -> list[Support]:
-    """What a draft sentence may rest on: the statements of the retrieved passages, each once."""
-    seen: set[int] = set()
-    candidates: list[Support] = []
-    for hit in hits:
-        for sentence, columns in _statements_of(_with_header(index, hit), hit.chunk.first_sentence):
-            if sentence.row not in seen:
-                seen.add(sentence.row)
-                candidates.append(Support(sentence, hit, columns))
-    return candidates
 
 
 def _names_supported(
@@ -284,24 +254,24 @@ def _names_supported(
     take a name from a second sentence, when that one says at least two more of its words: "Scale AI's
     prospects with Microsoft are uncertain" lends Microsoft; "Microsoft is a client" does not lend it to
     a sentence on what Meta paid."""
-    unnamed = index.unnamed(
+    unnamed = index.naming.unnamed(
         names, frozenset().union(*(_document_names(index, names, s.sentence.doc_id) for s in supports))
     )
-    held = frozenset().union(*(_terms_of(s) for s in supports))
-    missing = index.missing_names(unnamed, held)
+    held = frozenset().union(*(terms_of(s) for s in supports))
+    missing = index.naming.missing_names(unnamed, held)
     if not missing:
         return supports, None
-    lenders = [
+    name_lenders = [
         c
         for c in candidates
         if c not in supports
-        and any(name in _terms_of(c) for name in missing)
-        and sum(bool(forms & _terms_of(c)) for forms in words) >= _LENDER_WORDS
+        and any(name in terms_of(c) for name in missing)
+        and sum(bool(forms & terms_of(c)) for forms in words) >= _NAME_LENDER_WORDS
     ]
-    for lender in lenders:
-        supports = supports + [lender]
-        held |= _terms_of(lender)
-        missing = index.missing_names(unnamed, held)
+    for name_lender in name_lenders:
+        supports = supports + [name_lender]
+        held |= terms_of(name_lender)
+        missing = index.naming.missing_names(unnamed, held)
         if not missing:
             return supports, None
     return supports, f"{', '.join(missing)} is not named in the supporting sentence"
@@ -332,126 +302,23 @@ def _first_word_names(text: str, passages: list[str]) -> bool:
 def _document_names(index: SearchIndex, names: Names, doc_id: str) -> frozenset[str]:
     """The names a document's name gives, a short name included: "Ulta" is given by a filing named
     ULTABEAUTY_2023Q4_EARNINGS."""
-    naming = index.naming_terms(doc_id)
+    naming = index.naming.naming_terms(doc_id)
     short = {n.text for n in names.names if len(n.text) >= 3 and any(t.startswith(n.text) for t in naming)}
-    return index.document_names(names, doc_id) | short
+    return index.naming.document_names(names, doc_id) | short
 
 
-def _with_header(index: SearchIndex, hit: Hit) -> list[SentenceRecord]:
-    """A passage's sentences and those of its document before it, up to a table's header: a table
-    split across passages keeps its years in the first."""
-    start = hit.chunk.first_sentence
-    while (
-        start > 0
-        and hit.chunk.first_sentence - start < _HEADER_REACH
-        and index.sentences[start - 1].doc_id == hit.chunk.doc_id
-    ):
-        start -= 1
-    return index.sentences[start : hit.chunk.end_sentence]
 
 
-def _statements_of(
-    sentences: list[SentenceRecord], first_row: int
-) -> Iterator[tuple[SentenceRecord, tuple[tuple[str, str], ...]]]:
-    """The sentences that state something, each with the year of each of its figures where a table
-    says it: text and claims, and a table's rows (in a filing's text a row's label and each of its
-    figures are often lines of their own: "Net loss", "(5,053)", "(4,290)"), read as one statement
-    whose k-th figure is the k-th year of the table's header. Titles say nothing a draft could rest on."""
-    years: list[str] = []
-    for i, sentence in enumerate(sentences):
-        if sentence.kind != "heading":
-            if sentence.row >= first_row:
-                yield sentence, ()
-            continue
-        if _FIGURE.fullmatch(sentence.text) or not any(c.isalpha() for c in sentence.text):
-            continue
-        figures = list(takewhile(lambda s: s.kind == "heading" and _FIGURE.fullmatch(s.text), sentences[i + 1 :]))
-        if figures and all(
-            _is_year(f.text.strip()) for f in figures
-        ):  # the header: "Years ended ...", "2022", "2021"
-            years = [y for line in [sentence, *figures] for y in YEAR.findall(line.text)]
-            continue
-        values = [n for line in [sentence, *figures] for n in NUMBER.findall(line.text) if not _is_year(n)]
-        if not figures and len(values) < 2:
-            years += [y for y in YEAR.findall(sentence.text) if y not in years]
-            continue
-        if not values or sentence.row < first_row:
-            continue
-        text = " ".join([sentence.text, *(f.text for f in figures)])
-        row = replace(sentence, text=text, terms=sentence.terms + tuple(t for f in figures for t in f.terms))
-        columns = tuple(zip((v.replace(",", "") for v in values), years)) if len(values) == len(years) > 1 else ()
-        yield row, columns
 
 
-def _wrong_years(text: str, supports: list[Support]) -> str | None:
-    """A figure a table gives for one year, stated for another: the year its clause gives it (the
-    first after it, "$4,290 million in 2021", else the last before it, "in 2022, $5,053 million")."""
-    for support in supports:
-        for figure, year in support.columns:
-            for clause in _CLAUSE_BREAK.split(text):
-                for m in NUMBER.finditer(clause):
-                    if m[0].replace(",", "") != figure:
-                        continue
-                    after = [y for y in YEAR.finditer(clause) if y.start() > m.start()]
-                    before = [y for y in YEAR.finditer(clause) if y.start() < m.start()]
-                    stated = after[0][0] if after else before[-1][0] if before else year
-                    if stated != year:
-                        return f"{m[0]} is the figure for {year}, not {stated}"
-    return None
 
 
-def _wrong_direction(text: str, supports: list[Support]) -> str | None:
-    """A change stated the wrong way: "rose" where the table's later figure is the smaller. Rows of
-    losses in parentheses are left alone (a loss that grows is a figure that falls)."""
-    words = set(re.findall(r"[a-z]+", text.lower()))
-    up, down = bool(words & _UP), bool(words & _DOWN)
-    if up == down:
-        return None
-    numbers = NUMBER.findall(text)
-    # Said in words next to the same figure: "adding $394 million" is not "a $394 million decrease".
-    for number in numbers:
-        ours = _change_near(text, number)
-        for support in supports:
-            theirs = _change_near(support.sentence.text, number)
-            if ours and theirs and ours != theirs:
-                return f"the supporting sentence says {number} went {theirs}"
-    stated = {n.replace(",", "") for n in numbers}
-    by_year = {
-        year: Decimal(figure)
-        for support in supports
-        if "(" not in support.sentence.text
-        for figure, year in support.columns
-        if figure in stated
-    }
-    if len(by_year) < 2:
-        return None
-    change = by_year[max(by_year)] - by_year[min(by_year)]
-    if (up and change < 0) or (down and change > 0):
-        return f"the figures went {'down' if change < 0 else 'up'} from {min(by_year)} to {max(by_year)}"
-    return None
 
 
-def _change_near(text: str, number: str) -> str | None:
-    """"up" or "down" when the words around ``number`` in ``text`` say only one of them, else None."""
-    words = re.findall(r"[a-z]+|[\d.,]+", text.lower())
-    at = [i for i, word in enumerate(words) if word.strip(".,") == number.lower()]
-    near = {w for i in at for w in words[max(0, i - _NEAR) : i + _NEAR + 1]}
-    up, down = bool(near & _UP), bool(near & _DOWN)
-    return None if up == down else "up" if up else "down"
 
 
-def _with_acronyms(support: Support, phrases: dict[str, str]) -> Support:
-    """``support`` holding each acronym whose words it writes: "diluted earnings per share" says
-    "diluted EPS"."""
-    text = support.sentence.text
-    said = [t for acronym, phrase in phrases.items() if writes(text, phrase) for t in content_terms(acronym)]
-    if not said:
-        return support
-    return replace(support, sentence=replace(support.sentence, terms=support.sentence.terms + tuple(said)))
 
 
-def _terms_of(support: Support) -> frozenset[str]:
-    return frozenset(support.sentence.terms)
 
 
 def _coverage(words: list[frozenset[str]], terms: frozenset[str]) -> float:
@@ -490,52 +357,9 @@ def _disagreement(claim: Statement, words: dict[str, frozenset[str]], supports: 
     return None
 
 
-def _numbers_supported(
-    claim: Statement, supports: list[Support], candidates: list[Support], index: SearchIndex
-) -> tuple[list[Support], str | None]:
-    """Every number of ``claim`` in a supporting passage as the same amount, or computed from numbers
-    that are (or that were computed so: a difference, then a percentage of it); the sentences holding
-    those operands join the supports."""
-    passages = list({s.hit.chunk.row: s.hit for s in supports}.values())
-    missing = list(dict.fromkeys(n for n, scale in claim.quantities if not _held(n, scale, passages, index)))
-    if not missing:
-        return supports, None
-    sources = {
-        n: next((c for c in supports + candidates if _holds(c.sentence.text, n, scale)), None)
-        for n, scale in claim.quantities
-        if n not in missing and not _is_year(n)
-    }
-    known = [n for n, source in sources.items() if source is not None]
-    unexplained = [n for n in missing if _is_year(n)]
-    pending = [n for n in missing if not _is_year(n)]
-    while pending:
-        found = [n for n in pending if explained(n, known)]
-        if not found:
-            break
-        known += found
-        pending = [n for n in pending if n not in found]
-    unexplained += pending
-    if unexplained:
-        return supports, f"{', '.join(unexplained)} is not in the supporting passage"
-    used = [s for s in sources.values() if s is not None]
-    return list({s.sentence.row: s for s in supports + used}.values()), None
 
 
-def _held(number: str, scale: str, hits: list[Hit], index: SearchIndex) -> bool:
-    """In a passage, or in the document's name (a filing named for 2023 speaks of 2023)."""
-    return any(_holds(h.chunk.text, number, scale) or number in index.naming_terms(h.chunk.doc_id) for h in hits)
 
 
-def _holds(text: str, number: str, scale: str) -> bool:
-    """Whether ``text`` writes the amount: with the same scale or another that makes it equal
-    ("$4.2 billion" is "$4,200,000,000"), or either bare (a table's scale is in its header; a
-    sentence may leave its scale out; "900.0" is "900")."""
-    written = statement(text)
-    if value(number, scale) in written.values:
-        return True
-    bare = value(number, "")
-    return any(value(n, "") == bare for n, s in written.quantities if not s or not scale)
 
 
-def _is_year(number: str) -> bool:
-    return YEAR.fullmatch(number) is not None

@@ -10,19 +10,20 @@ the extractive answer (or its abstention) is returned instead.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 
 import numpy as np
 
 from indexer.embedder import Embedder
 from service.answering.answerer import Answer, citations_for
-from service.answering.draft_check import DraftChecker, Dropped, Support, Supported, draft_sentences, supports_in
+from service.answering.draft_check import DraftChecker, Dropped, Supported, draft_sentences
 from service.answering.llm import ChatClient, LLMUnavailable
 from service.answering.prompt import NOT_ANSWERED, messages_for
 from service.answering.search_index import Hit, SearchIndex
+from service.answering.steps import DraftCheck
+from service.answering.supports import Support, supports_in
 
 # Cosine between the question and the closest retrieved sentence below which the model is not asked
 # (the extractive answerer's own floor): "what's the weather in Paris?" gets no draft.
@@ -36,10 +37,10 @@ _SENTENCE_END = re.compile(
 
 class GeneratedAnswerer:
     def __init__(
-        self, client: ChatClient, checker: DraftChecker | None = None, min_relevance: float = MIN_RELEVANCE
+        self, client: ChatClient, checker: DraftCheck | None = None, min_relevance: float = MIN_RELEVANCE
     ) -> None:
         self.client = client
-        self.checker = checker or DraftChecker()
+        self.checker: DraftCheck = checker or DraftChecker()
         self.min_relevance = min_relevance
 
     def stream(

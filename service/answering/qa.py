@@ -7,23 +7,24 @@ import threading
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 
 from indexer.claims import says_no_information
 from indexer.embedder import QUERY_CACHE_SIZE, Embedder, serving_threads
 from indexer.index_files import IndexUnavailable
-from service.answering.answerer import NOT_VERIFIED, Answer, Answerer, answer_of
+from service.answering.answerer import NOT_VERIFIED, Answer, Answerer, verified_answer
 from service.answering.closest import CLOSEST_LIMIT, Closest
+from service.answering.draft_check import DraftChecker
 from service.answering.filters import DocumentFilter
 from service.answering.followup import resolve
-from service.answering.draft_check import DraftChecker
 from service.answering.generated import GeneratedAnswerer
 from service.answering.judge import EntailmentJudge
 from service.answering.llm import ChatClient, LLMSettings
 from service.answering.parts import question_parts
-from service.answering.search_index import Hit, SearchIndex
+from service.answering.search_index import Hit, IndexRetriever, SearchIndex
+from service.answering.steps import Reader, Retriever
 from service.config import Settings
 
 State = Literal["loading", "ready", "failed"]
@@ -61,12 +62,16 @@ class QuestionAnswering:
         self,
         settings: Settings,
         embedder: Embedder | None = None,
-        answerer: Answerer | None = None,
+        reader: Reader | None = None,
         generator: GeneratedAnswerer | None = None,
+        retriever: Retriever | None = None,
     ) -> None:
+        """The steps (``steps.py``) default to the index's retrieval, the extractive ``Answerer`` and, when
+        ``settings`` name a language model, a ``GeneratedAnswerer``."""
         self.settings = settings
         self.embedder = embedder or serving_embedder(settings)
-        self.answerer = answerer or Answerer()
+        self.retriever: Retriever = retriever or IndexRetriever()
+        self.reader: Reader = reader or Answerer()
         self.generator = generator if generator is not None else _generator(settings)
         self._index: SearchIndex | None = None
         self.state: State = "loading"
@@ -119,17 +124,24 @@ class QuestionAnswering:
             raise NotReady(self.error or "the model and index are still loading")
         return self._index
 
-    def search(self, *args: Any, **kwargs: Any) -> list[Hit]:
+    def search(self, query: str, k: int, where: DocumentFilter | None = None) -> list[Hit]:
         """``search_async`` for callers without an event loop (the CLI, the eval)."""
-        return asyncio.run(self.search_async(*args, **kwargs))
+        return asyncio.run(self.search_async(query, k, where))
 
     async def search_async(self, query: str, k: int, where: DocumentFilter | None = None) -> list[Hit]:
         index = self.index
-        return index.search(await self.embedder.embed_query_async(query), k, where, query)
+        return self.retriever.retrieve(index, await self.embedder.embed_query_async(query), k, where, query)
 
-    def ask(self, *args: Any, **kwargs: Any) -> Answer:
+    def ask(
+        self,
+        question: str,
+        top_k: int | None = None,
+        history: Sequence[str] = (),
+        mode: Mode | None = None,
+        where: DocumentFilter | None = None,
+    ) -> Answer:
         """``ask_async`` for callers without an event loop (the CLI, the eval)."""
-        return asyncio.run(self.ask_async(*args, **kwargs))
+        return asyncio.run(self.ask_async(question, top_k, history, mode, where))
 
     async def ask_async(
         self,
@@ -164,9 +176,10 @@ class QuestionAnswering:
         asked = question_parts(read)
         texts = [resolve(part, asked[:i]) for i, part in enumerate(asked)] if len(asked) > 1 else []
         vector, *vectors = await asyncio.gather(*(self.embedder.embed_query_async(t) for t in [read, *texts]))
+        retrieve = self.retriever.retrieve
         if not texts:
-            return Retrieval(read, vector, index.search(vector, k, where, read), index, where)
-        parts = tuple(Retrieval(t, v, index.search(v, k, where, t), index, where) for t, v in zip(texts, vectors))
+            return Retrieval(read, vector, retrieve(index, vector, k, where, read), index, where)
+        parts = tuple(Retrieval(t, v, retrieve(index, v, k, where, t), index, where) for t, v in zip(texts, vectors))
         return Retrieval(read, vector, _merged([part.hits for part in parts]), index, where, parts)
 
     def answer(self, retrieval: Retrieval, mode: Mode | None = None) -> Answer:
@@ -199,7 +212,7 @@ class QuestionAnswering:
         sentences of a part no sentence is verified for and a note naming it."""
         if not retrieval.parts:
             return _without_no_information(
-                self.answerer.run(retrieval.question, retrieval.vector, retrieval.hits, retrieval.index)
+                self.reader.run(retrieval.question, retrieval.vector, retrieval.hits, retrieval.index)
             )
         answers = [self._extractive(part) for part in retrieval.parts]
         answered = [a for a in answers if not a.abstained]
@@ -221,7 +234,7 @@ class QuestionAnswering:
             note = f"No sentence of the reports answers as asked: {asked} The closest they come is listed."
             if not closest:
                 note = f"Nothing in the reports is close to: {asked}"
-        answer = answer_of([e for a in answered for e in a.evidence], retrieval.hits, note=note)
+        answer = verified_answer([e for a in answered for e in a.evidence], retrieval.hits, note=note)
         shown = {e.sentence.row for e in answer.evidence}
         return replace(answer, closest=[c for c in closest if c.sentence.row not in shown])
 
@@ -263,7 +276,7 @@ def _without_no_information(answer: Answer) -> Answer:
     if answer.abstained or len(kept) == len(answer.evidence):
         return answer
     if kept:
-        return answer_of(kept, answer.sources, answer.note)
+        return verified_answer(kept, answer.sources, answer.note)
     line = answer.evidence[0]
     return replace(
         answer,

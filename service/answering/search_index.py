@@ -1,9 +1,11 @@
-"""An index loaded into memory for serving: vectors, records and the term statistics answers need."""
+"""An index loaded into memory for serving: retrieval over its vectors and words, and its records.
+
+What answers need beyond retrieval is kept beside it: the names documents and sentences give
+(``names``) and the corpus's words with their rarity (``vocabulary``)."""
 
 from __future__ import annotations
 
-import math
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache, partial
@@ -17,14 +19,11 @@ from indexer.lexical import LexicalIndex
 from indexer.metadata import describe
 from indexer.records import StoredRecords
 from indexer.store import EXACT_SEARCH_LIMIT, FaissStore
-from indexer.terms import joined_names, lexical_terms, names_in, numbers_in
+from indexer.terms import lexical_terms, numbers_in
 from service.answering.filters import DocumentFilter
 from service.answering.fusion import Fusion
-
-# Stems sharing this many leading letters may be variants of one word ("regul", "regulatori"),
-# but not fewer: "open" and "openai" are different words.
-_PREFIX = 5
-
+from service.answering.names import Naming
+from service.answering.vocabulary import Vocabulary
 
 # How much lower each further chunk of an already listed document ranks (cosine units), and how
 # many dense (and as many lexical) candidates per result are considered: measured on FinanceBench
@@ -33,23 +32,10 @@ REPEAT_PENALTY = 0.05
 _CANDIDATES_PER_RESULT = 4
 # Passages whose numbers are kept once read.
 CHUNK_NUMBERS_CACHE = 2048
-# Names each sentence gives, read when a question relies on its document's name for one of its own.
-SENTENCE_NAMES_CACHE = 8192
+# Headings looked up, one per sentence an answer weighs.
+HEADINGS_CACHE = 8192
 # How many sentences back a sentence's heading is looked for.
 HEADING_REACH = 64
-
-
-@dataclass(frozen=True)
-class Name:
-    text: str  # stemmed
-    # Only itself: a name is not a prefix-variant of a longer word ("Intel" is not "intelligence").
-    forms: frozenset[str]
-
-
-@dataclass(frozen=True)
-class Names:
-    names: tuple[Name, ...]
-    joined: dict[str, frozenset[str]]  # adjacent names written as one word, with their parts
 
 
 @dataclass(frozen=True)
@@ -77,21 +63,16 @@ class SearchIndex:
         self.claim_terms = data.claim_terms
         self.titles = {d.doc_id: d.title for d in data.documents}
         # The words naming each document (file name, company, period), as its lexical search reads them.
-        self._naming_terms = {
-            d.doc_id: frozenset(lexical_terms(describe(d.doc_id, d.company, d.period))) for d in data.documents
-        }
+        self.naming = Naming(
+            {d.doc_id: frozenset(lexical_terms(describe(d.doc_id, d.company, d.period))) for d in data.documents},
+            data.sentences,
+        )
+        self.vocabulary = Vocabulary(data.claim_terms.frequency, data.claim_terms.claims)
         document_rows = {d.doc_id: i for i, d in enumerate(data.documents)}
         # The document (row in ``data.documents``) of each chunk: filters and name scores are per document.
         self._chunk_documents = np.array([document_rows[d] for d in data.chunks.column("doc_id")], dtype=np.int64)
         self._numbers_of_row = lru_cache(maxsize=CHUNK_NUMBERS_CACHE)(partial(_chunk_numbers, data.chunks))
-        self._names_of_sentence = lru_cache(maxsize=SENTENCE_NAMES_CACHE)(partial(_sentence_names, data.sentences))
-        self.heading_terms = lru_cache(maxsize=SENTENCE_NAMES_CACHE)(partial(_heading_terms, data.sentences))
-        self._df = data.claim_terms.frequency
-        self._units = max(data.claim_terms.claims, 1)
-        self._by_prefix: dict[str, list[str]] = defaultdict(list)
-        for term in self._df:
-            if len(term) >= _PREFIX:
-                self._by_prefix[term[:_PREFIX]].append(term)
+        self.heading_terms = lru_cache(maxsize=HEADINGS_CACHE)(partial(_heading_terms, data.sentences))
 
     @classmethod
     def open(cls, index_dir: Path, embedder: Embedder, fusion: Fusion | None = None) -> SearchIndex:
@@ -159,62 +140,7 @@ class SearchIndex:
     def missing_numbers(self, text: str, chunk: ChunkRecord) -> list[str]:
         """Numbers ``text`` states and neither ``chunk`` nor its document's name does: a passage saying
         $14.8 billion does not support "Meta paid $18.4 billion"; a filing named for 2023 speaks of 2023."""
-        return sorted(numbers_in(text) - self._numbers_of_row(chunk.row) - self.naming_terms(chunk.doc_id))
-
-    def names_of(self, text: str, first_word: bool = False) -> Names:
-        """The names ``text`` gives; read once per text, then held
-        against each document (``document_names``) and sentence (``missing_names``). ``first_word``: whether a
-        capitalised first word is a name (in a statement, not a question)."""
-        names = tuple(Name(name, frozenset({name})) for name in dict.fromkeys(names_in(text, first_word)))
-        return Names(names, joined_names(text) if names else {})
-
-    def document_names(self, names: Names, doc_id: str) -> frozenset[str]:
-        """Those of ``names`` (and parts of names written together) that the words naming document
-        ``doc_id`` (file name, company, period) hold: a filing's sentences say "we", and its name says
-        who. Names written together meet a document named by them as one word ("Best Buy",
-        BESTBUY_2023_10K)."""
-        naming = self.naming_terms(doc_id)
-        joined = {part for term, parts in names.joined.items() if term in naming for part in parts}
-        return frozenset(joined | {name.text for name in names.names if name.forms & naming})
-
-    def named_by_document_only(
-        self, names: Names, given: frozenset[str], sentence: SentenceRecord, doc_id: str
-    ) -> list[Name]:
-        """Those of the ``given`` names that ``sentence`` does not name while it names another party its
-        document is named by: in a report named for Meta and Scale AI, a sentence on Scale AI's clients
-        does not say what Meta's clients did. Such names must be in the sentence itself."""
-        terms = frozenset(sentence.terms)
-        absent = [name for name in names.names if name.text in given and not name.forms & terms]
-        if not absent:
-            return []
-        parties = self._names_of_sentence(sentence.row) & self.naming_terms(doc_id)
-        return absent if parties - frozenset().union(*(name.forms for name in absent)) else []
-
-    @staticmethod
-    def unnamed(names: Names, given: frozenset[str]) -> list[Name]:
-        """Those of ``names`` a document's name does not give (``given``, from ``document_names``)."""
-        return [name for name in names.names if name.text not in given]
-
-    def naming_terms(self, doc_id: str) -> frozenset[str]:
-        return self._naming_terms.get(doc_id, frozenset())
-
-    @staticmethod
-    def missing_names(names: list[Name], sentence_terms: frozenset[str]) -> list[str]:
-        """Those of ``names`` that a sentence of ``sentence_terms`` does not name: a passage about Google
-        does not answer "What did Amazon do?", and a sentence on what Meta paid does not answer "What
-        did Microsoft pay?", even beside one naming Microsoft as a client."""
-        return [name.text for name in names if not name.forms & sentence_terms]
-
-    def variants(self, term: str) -> frozenset[str]:
-        """Corpus terms that are forms of ``term``: equal stems, or one a prefix-variant of the other."""
-        if term[:1].isdigit() or len(term) < _PREFIX:
-            return frozenset({term}) if term in self._df else frozenset()
-        return frozenset(t for t in self._by_prefix.get(term[:_PREFIX], ()) if _same_word(term, t))
-
-    def idf(self, variants: frozenset[str]) -> float:
-        """Rarity of a question term across claims; a term the corpus never uses is rarest of all."""
-        frequency = max((self._df.get(t, 0) for t in variants), default=0)
-        return math.log((self._units + 1) / (frequency + 0.5))
+        return sorted(numbers_in(text) - self._numbers_of_row(chunk.row) - self.naming.naming_terms(chunk.doc_id))
 
     def reach(self, rows: list[int], query_vector: np.ndarray) -> np.ndarray:
         """How close each sentence of ``rows`` comes to the query: its own similarity, or one of its
@@ -227,6 +153,15 @@ class SearchIndex:
 
     def sentences_of(self, chunk: ChunkRecord) -> list[SentenceRecord]:
         return self.sentences[chunk.first_sentence : chunk.end_sentence]
+
+
+class IndexRetriever:
+    """Retrieval as the index does it: dense and lexical scores fused (``SearchIndex.search``)."""
+
+    def retrieve(
+        self, index: SearchIndex, query_vector: np.ndarray, k: int, where: DocumentFilter | None, query: str
+    ) -> list[Hit]:
+        return index.search(query_vector, k, where, query)
 
 
 def _chunk_numbers(chunks: Sequence[ChunkRecord], row: int) -> frozenset[str]:
@@ -257,15 +192,6 @@ def _best_rows(scores: np.ndarray, count: int, rows: np.ndarray | None) -> np.nd
     return positive[np.argpartition(-scores[positive], count)[:count]]
 
 
-def _same_word(a: str, b: str) -> bool:
-    common = 0
-    for x, y in zip(a, b):
-        if x != y:
-            break
-        common += 1
-    return a == b or common >= max(_PREFIX, min(len(a), len(b)) - 2)
-
-
 def _heading_terms(sentences: Sequence[SentenceRecord], row: int) -> frozenset[str]:
     """The terms of the heading a sentence stands under ("Core Viewpoints"): a question may name the section."""
     doc_id = sentences[row].doc_id
@@ -276,7 +202,3 @@ def _heading_terms(sentences: Sequence[SentenceRecord], row: int) -> frozenset[s
         if sentence.kind == "heading":
             return frozenset(sentence.terms)
     return frozenset()
-
-
-def _sentence_names(sentences: Sequence[SentenceRecord], row: int) -> frozenset[str]:
-    return frozenset(names_in(sentences[row].text, first_word=True))

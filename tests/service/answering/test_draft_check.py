@@ -11,8 +11,9 @@ from eval.drafts import FINANCEBENCH_PAGES, judge, load_drafts, open_indexes, su
 from indexer.embedder import Embedder
 from indexer.markers import markers_in
 from service.answering.acronyms import acronym_phrases
-from service.answering.draft_check import DraftChecker, draft_sentences, supports_in
+from service.answering.draft_check import DraftChecker, draft_sentences
 from service.answering.search_index import Hit, SearchIndex
+from service.answering.supports import supports_in
 from tests.conftest import index_of
 
 NOTE = """Acme Robotics: quarterly note

@@ -111,11 +111,13 @@ def test_each_question_is_held_to_the_numbers_of_its_passage_and_the_names_of_it
     assert index.missing_numbers("Did Acme pay $5.2 billion for 35% of Globex?", chunk) == ["35", "5.2"]
 
     def missing(question: str, sentence_terms: frozenset[str]) -> list[str]:
-        names = index.names_of(question)
-        return index.missing_names(index.unnamed(names, index.document_names(names, chunk.doc_id)), sentence_terms)
+        naming = index.naming
+        names = naming.names_of(question)
+        return naming.missing_names(naming.unnamed(names, naming.document_names(names, chunk.doc_id)), sentence_terms)
 
     # Acme names the document, so any of its sentences may speak for it; Globex must be in the sentence.
-    assert index.document_names(index.names_of("What did Acme pay for Globex?"), chunk.doc_id) == {"acm"}
+    names = index.naming.names_of("What did Acme pay for Globex?")
+    assert index.naming.document_names(names, chunk.doc_id) == {"acm"}
     assert missing("What did Acme pay for Globex?", paid) == []
     assert missing("What did Acme pay for Globex?", clients) == ["globex"]
     # A client named beside the sentence on what was paid does not make that sentence about the client.

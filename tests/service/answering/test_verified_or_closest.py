@@ -11,7 +11,7 @@ import pytest
 
 from indexer.markers import markers_in
 from service.answering.answer_types import asked_type
-from service.answering.answerer import NOT_VERIFIED, NOTHING_CLOSE
+from service.answering.answerer import NOT_VERIFIED, NOTHING_CLOSE, Answerer
 from service.answering.answerer import lacks as lacks_of
 from service.answering.qa import QuestionAnswering
 
@@ -47,9 +47,11 @@ def test_a_near_miss_gets_the_closest_sentences_and_is_not_answered_by_the_tempt
     # sentence the model ranks closest, which this does not assert).
     retrieval = asyncio.run(qa.retrieve_async(question))
     index = retrieval.index
-    weighed = qa.answerer.weigh(question, retrieval.vector, retrieval.hits, index, asked_type(question))
+    reader = qa.reader
+    assert isinstance(reader, Answerer)
+    weighed = reader.gather_evidence(question, retrieval.vector, retrieval.hits, index, asked_type(question))
     (evidence,) = [e for e in weighed if tempting in e.sentence.text]
-    assert not qa.answerer.verified(evidence)
+    assert not reader.verified(evidence)
     assert lacks in lacks_of(evidence)
 
 
