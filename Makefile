@@ -5,10 +5,11 @@ BIN := $(VENV)/bin
 # What serving needs; the test and Ray extras on top, only for `make test` and `make lint`.
 INSTALLED := $(VENV)/.installed
 TEST_INSTALLED := $(VENV)/.installed-test
+DOCS_INSTALLED := $(VENV)/.installed-docs
 INDEX_DIR ?= .citeqa/index
 HOST ?= 127.0.0.1
 PORT ?= 8000
-# Names the server for `kill -HUP "$(cat .citeqa/serve.pid)"` (README, Reloading the index).
+# Names the server for `kill -HUP "$(cat .citeqa/serve.pid)"` (docs/operations.md, Reloading the index).
 PID_FILE ?= .citeqa/serve.pid
 
 # The quality bar CI holds the seed gold set to: just below the figures measured (eval/README.md). No question
@@ -18,7 +19,7 @@ EVAL_GATE := accuracy=0.51 hit@1=0.66 mrr=0.82 fact_recall=0.15 token_f1=0.14 ma
 	marker_recall=0.15 unsupported_marker_rate=0 abstain_precision=0.45 abstain_recall=0.99 \
 	near_misses_answered=0 visible@1=0.63 visible@3=0.83
 
-.PHONY: install index serve test eval lint clean
+.PHONY: install index serve test eval lint docs clean
 
 install: $(INSTALLED)
 
@@ -35,6 +36,11 @@ $(TEST_INSTALLED): $(INSTALLED)
 	$(BIN)/pip install --quiet -e '.[test,ray]'
 	touch $@
 
+# The docs extra on top: MkDocs Material, which builds the site offline.
+$(DOCS_INSTALLED): $(INSTALLED)
+	$(BIN)/pip install --quiet -e '.[docs]'
+	touch $@
+
 # Incremental: on an unchanged corpus this re-embeds nothing.
 index: $(INSTALLED)
 	$(BIN)/citeqa index corpus --index-dir $(INDEX_DIR)
@@ -48,6 +54,10 @@ test: $(TEST_INSTALLED)
 # The Dockerfile, linted (hadolint comes with the test extra).
 lint: $(TEST_INSTALLED)
 	$(BIN)/hadolint Dockerfile
+
+# The documentation site into site/; --strict fails on any warning, a broken link among them.
+docs: $(DOCS_INSTALLED)
+	$(BIN)/mkdocs build --strict
 
 # Score the answers on the seed gold set; fails when a metric falls below EVAL_GATE.
 eval: index

@@ -1,5 +1,5 @@
-"""The README's shell examples pasted into bash, as a reader would, against a real server on loopback:
-each must give what the README shows under it."""
+"""The shell examples of the README and of the docs pages, pasted into bash as a reader would, against a real
+server on loopback: each must give what its page shows under it."""
 
 from __future__ import annotations
 
@@ -17,51 +17,64 @@ from typing import Any
 import httpx
 import pytest
 
+from service.config import Settings
 from service.local_server import ServerFailed, started_server
 from tests.conftest import CORPUS, ROOT
 
 README = ROOT / "README.md"
-README_HOST = "http://127.0.0.1:8000"
+DOCS = ROOT / "docs"
+# What a reader pastes from: the README, and every page of the docs site.
+PAGES = [README, *sorted(DOCS.glob("*.md"))]
+# Markdown read on GitHub rather than in the site, whose links `mkdocs build --strict` does not check.
+READ_ON_GITHUB = [README, ROOT / "eval" / "README.md"]
+EXAMPLE_HOST = "http://127.0.0.1:8000"
 ADMIN_KEY = "readme-admin-key"
 # Examples that start a server or set up the machine are not run here: the fixture starts the server.
 RUN = re.compile(r"^(curl|kill|citeqa (ask|index))\b")
 MORE = "<<more>>"
+FENCED = re.compile(r"^```(\w*)\n(.*?)^```$", re.M | re.S)
 
 
 @dataclass
 class Example:
+    page: Path
     line: int
     language: str  # console: commands after "$ " with their output; sh: commands only
     commands: list[str]
-    output: str = ""  # console: what the README shows after the command
+    output: str = ""  # console: what the page shows after the command
     shown: tuple[str, str] | None = None  # sh: the block that follows (language, text), if any
 
+    @property
+    def name(self) -> str:
+        return f"{self.page.relative_to(ROOT)} line {self.line}"
 
-def examples() -> list[Example]:
-    readme = README.read_text(encoding="utf-8")
+
+def examples(page: Path) -> list[Example]:
+    text = page.read_text(encoding="utf-8")
     # (line, language, text, section): a block of output belongs to the example before it in its section.
     blocks = [
-        (
-            readme[: match.start()].count("\n") + 1,
-            match[1],
-            match[2],
-            len(re.findall(r"^#+ ", readme[: match.start()], re.M)),
-        )
-        for match in re.finditer(r"^```(\w*)\n(.*?)^```$", readme, re.M | re.S)
+        (text[: match.start()].count("\n") + 1, match[1], match[2], _headings(text[: match.start()]))
+        for match in FENCED.finditer(text)
     ]
     found: list[Example] = []
-    for i, (line, language, text, section) in enumerate(blocks):
+    for i, (line, language, block, section) in enumerate(blocks):
         if language == "console":
-            for command in re.split(r"^\$ ", text, flags=re.M)[1:]:
+            for command in re.split(r"^\$ ", block, flags=re.M)[1:]:
                 head, output = _continued(command)
-                found.append(Example(line, language, [head], output))
+                found.append(Example(page, line, language, [head], output))
         elif language == "sh":
-            commands = _commands(text)
+            commands = _commands(block)
             if commands and all(RUN.match(command) for command in commands):
                 after = blocks[i + 1] if i + 1 < len(blocks) else None
                 follows = after if after and after[1] in ("json", "text") and after[3] == section else None
-                found.append(Example(line, language, commands, shown=(follows[1], follows[2]) if follows else None))
+                shown = (follows[1], follows[2]) if follows else None
+                found.append(Example(page, line, language, commands, shown=shown))
     return found
+
+
+def _headings(text: str) -> int:
+    """How many headings ``text`` has, its code blocks left out: a shell comment is no heading."""
+    return len(re.findall(r"^#+ ", FENCED.sub("", text), re.M))
 
 
 def _continued(command: str) -> tuple[str, str]:
@@ -84,7 +97,7 @@ class Shell:
     env: dict[str, str]
 
     def run(self, command: str) -> subprocess.CompletedProcess[str]:
-        command = command.replace(README_HOST, self.url)
+        command = command.replace(EXAMPLE_HOST, self.url)
         return subprocess.run(
             ["bash", "-c", command], cwd=self.cwd, env=self.env, capture_output=True, text=True, timeout=300
         )
@@ -92,7 +105,7 @@ class Shell:
 
 @pytest.fixture(scope="module")
 def shell(seed_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shell]:
-    """bash in a fresh folder with `citeqa` on the PATH and a server as the README's examples expect it:
+    """bash in a fresh folder with `citeqa` on the PATH and a server as the pages' examples expect it:
     its index the seed corpus's, an admin key, and its PID file at `.citeqa/serve.pid`."""
     cwd = tmp_path_factory.mktemp("reader")
     (cwd / ".citeqa").mkdir()
@@ -112,17 +125,49 @@ def shell(seed_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         pytest.fail(str(error))
 
 
-def test_the_readme_has_examples_to_run() -> None:
-    ran = examples()
-    assert sum(e.language == "console" for e in ran) >= 2 and sum(e.language == "sh" for e in ran) >= 4
-    text = README.read_text(encoding="utf-8")
+def test_the_readme_and_the_docs_have_examples_to_run() -> None:
+    readme = examples(README)
+    docs = [example for page in PAGES if page != README for example in examples(page)]
+    # The README's asking over HTTP and on the command line, each with the output it shows.
+    assert sum(e.language == "console" for e in readme) >= 2
+    assert sum(e.language == "console" for e in docs) >= 2 and sum(e.language == "sh" for e in docs) >= 4
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda page: str(page.relative_to(ROOT)))
+def test_a_page_writes_its_examples_as_they_are_run(page: Path) -> None:
+    text = page.read_text(encoding="utf-8")
     # One spelling of the host, no progress meters in the output, no signal to every matching process.
     assert "localhost:8000" not in text and "pkill" not in text
     assert not re.search(r"curl (?!.*-sS)[^\n]*http", text), "every curl example is -sS"
 
 
-@pytest.mark.parametrize("example", examples(), ids=lambda e: f"README line {e.line}")
-def test_a_readme_example_gives_what_the_readme_shows(example: Example, shell: Shell) -> None:
+def test_the_configuration_page_names_every_setting() -> None:
+    page = (DOCS / "configuration.md").read_text(encoding="utf-8")
+    variables = [f"CITEQA_{name.upper()}" for name in Settings.model_fields]
+    assert [variable for variable in variables if f"`{variable}`" not in page] == []
+
+
+@pytest.mark.parametrize("page", READ_ON_GITHUB, ids=lambda page: str(page.relative_to(ROOT)))
+def test_a_relative_link_read_on_github_reaches_its_file_and_heading(page: Path) -> None:
+    text = FENCED.sub("", page.read_text(encoding="utf-8"))
+    # Inline links and reference definitions, those to other sites left out.
+    links = re.findall(r"\]\((?!https?:)([^)\s]+)\)", text) + re.findall(r"^\[[^\]]+\]: (?!https?:)(\S+)$", text, re.M)
+    for link in links:
+        path, _, anchor = link.partition("#")
+        target = (page.parent / path).resolve() if path else page
+        assert target.exists(), f"{page.name}: {link}"
+        if anchor:
+            assert anchor in _anchors(target), f"{page.name}: {link}"
+
+
+def _anchors(page: Path) -> set[str]:
+    """The anchors GitHub gives the headings of ``page``: lower case, punctuation dropped, spaces as hyphens."""
+    headings = re.findall(r"^#+ (.*)$", FENCED.sub("", page.read_text(encoding="utf-8")), re.M)
+    return {re.sub(r"[^\w\- ]", "", heading.lower()).replace(" ", "-") for heading in headings}
+
+
+@pytest.mark.parametrize("example", [e for page in PAGES for e in examples(page)], ids=lambda e: e.name)
+def test_an_example_gives_what_its_page_shows(example: Example, shell: Shell) -> None:
     before = _reloads(shell.url)
     outputs = []
     for command in example.commands:
@@ -134,7 +179,7 @@ def test_a_readme_example_gives_what_the_readme_shows(example: Example, shell: S
     if example.language == "console":
         assert outputs[0] == example.output, example.commands[0]
     elif example.shown and example.shown[0] == "json":
-        assert _matches(_readme_json(example.shown[1]), json.loads(outputs[-1]))
+        assert _matches(_shown_json(example.shown[1]), json.loads(outputs[-1]))
     elif example.shown:
         assert _matches(_events(example.shown[1]), _events(outputs[-1]))
     else:
@@ -145,8 +190,8 @@ def test_a_readme_example_gives_what_the_readme_shows(example: Example, shell: S
             assert _events(outputs[-1])[-1][0] == "done"
 
 
-def _readme_json(text: str) -> Any:
-    """The README's JSON, its elisions made checkable: `..., }` ends an object shown in part, `..., ]` a
+def _shown_json(text: str) -> Any:
+    """A page's JSON, its elisions made checkable: `..., }` ends an object shown in part, `..., ]` a
     list shown in part, "..." inside a string stands for any text."""
     text = re.sub(r",\s*\.\.\.\s*}", "}", text)
     text = re.sub(r",\s*\.\.\.\s*]", f', "{MORE}"]', text)
@@ -154,10 +199,7 @@ def _readme_json(text: str) -> Any:
 
 
 def _events(text: str) -> list[tuple[str, Any]]:
-    return [
-        (match[1], _readme_json(match[2]))
-        for match in re.finditer(r"^event: (\w+)\ndata: (.*)$", text, re.M)
-    ]
+    return [(match[1], _shown_json(match[2])) for match in re.finditer(r"^event: (\w+)\ndata: (.*)$", text, re.M)]
 
 
 def _matches(expected: Any, actual: Any) -> bool:
