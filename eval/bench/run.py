@@ -36,7 +36,7 @@ from eval.bench.load import memory_bytes
 from eval.bench.workers import bench_workers
 from indexer.build import Indexer
 from indexer.embedder import Embedder, Precision, resolve_precision
-from indexer.encoder import Runtime
+from indexer.runtime import Runtime
 from indexer.index_files import read_index
 from service.local_server import started_server
 
