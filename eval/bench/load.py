@@ -113,8 +113,8 @@ async def ask_until(address: httpx.URL, questions: Questions, deadline: float, p
     """One client: a kept-alive connection, a new one after a failure or when the server closes it.
 
     A plain HTTP/1.1 exchange rather than an HTTP library: on a machine of few cores the load generator
-    shares the cores with the server, and httpx's clients took a third of a core at 440 requests/s, time
-    the server then did not have (this loop takes about a tenth)."""
+    shares the cores with the server, and a library's client takes CPU time the server then does not have
+    (see eval/bench/BENCHMARKS.md#the-load-generators-own-cost)."""
     if address.scheme != "http" or address.path not in ("", "/"):
         raise ValueError(f"the load run speaks plain HTTP to a server's root, not {address}")
     host, port = address.host, address.port or 80
