@@ -13,7 +13,9 @@ from typing import TYPE_CHECKING, Literal, TypeVar
 
 import numpy as np
 
-from indexer.encoder import Encoder, EncoderProcess, ModelInfo, Runtime
+from indexer.encoder import Encoder, ModelInfo
+from indexer.model_process import EncoderProcess
+from indexer.runtime import Runtime
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -83,11 +85,11 @@ class Embedder:
 
     ``runtime``: ``onnx`` runs the model's export through ONNX Runtime for texts that come alone or a few
     together (a question alone in under half torch's time) and the traced torch graph for larger batches
-    (faster there),
-    ``torch`` the traced graph for all (``indexer/encoder.py``); both give the float32 vectors of the library to a cosine of 0.9999, so an
-    index built with either serves with either. A model that cannot be exported runs on torch.
+    (faster there), ``torch`` the traced graph for all (``indexer/runtime.py``); both give the float32 vectors
+    of the library to a cosine of 0.9999, so an index built with either serves with either. A model that
+    cannot be exported runs on torch.
 
-    ``own_process``: the model runs in a child process (``indexer/encoder.py``), as a server needs:
+    ``own_process``: the model runs in a child process (``indexer/model_process.py``), as a server needs:
     its HTTP handling would otherwise compete with the model for the interpreter lock.
     """
 

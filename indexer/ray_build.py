@@ -22,7 +22,8 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from indexer.embedder import Embedder, Precision
-from indexer.encoder import Runtime, longest_first
+from indexer.encoder import longest_first
+from indexer.runtime import Runtime
 from indexer.store import FaissStore, IndexType, choose_index_type, empty_index
 
 RAY_MISSING = "--ray needs Ray, which is not installed: pip install 'citeqa[ray]'"

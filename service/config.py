@@ -9,7 +9,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from indexer.embedder import Precision
-from indexer.encoder import Runtime
+from indexer.runtime import Runtime
 from service.answering.fusion import NAME_WEIGHT, TEXT_WEIGHT, Fusion
 
 

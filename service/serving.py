@@ -27,8 +27,8 @@ from service.config import Settings
 
 logger = logging.getLogger("citeqa")
 
-# 16 clients: 458 answers/s at Python's 5 ms, 496 to 519 at 0.2 to 1 ms (`python -m eval.bench.load`, 15 s
-# runs); 365 against 408 req/s in the benchmark's tune part (eval/bench/BENCHMARKS.md).
+# Below Python's 5 ms, so the thread that hands batches to the model's process waits less for the interpreter
+# lock: more answers a second under many clients (see eval/bench/BENCHMARKS.md#thread-switch-interval).
 GIL_SWITCH_SECONDS = 0.0005
 # What the supervisor waits for; blocked while it runs, so that it takes them one at a time, with the sender.
 SUPERVISED = frozenset({signal.SIGHUP, signal.SIGINT, signal.SIGTERM, signal.SIGCHLD})

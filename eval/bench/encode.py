@@ -16,8 +16,8 @@ import time
 from pathlib import Path
 
 from indexer.build import passage_text
-from indexer.embedder import Embedder
 from indexer.clauses import clauses_of
+from indexer.embedder import Embedder
 from indexer.index_files import IndexData, read_index
 
 

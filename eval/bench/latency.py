@@ -10,32 +10,16 @@ Every request's text is one the service has not seen, so its query cache never a
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import time
 from pathlib import Path
 
 import httpx
 
+from eval.bench.questions import gold_questions, unseen
+from eval.bench.timing import percentile
 from indexer.embedder import Embedder
 from service.local_server import started_server
-
-GOLD = Path(__file__).resolve().parent.parent / "gold.jsonl"
-
-
-def gold_questions() -> list[str]:
-    return [json.loads(line)["question"] for line in GOLD.read_text(encoding="utf-8").splitlines() if line]
-
-
-def unseen(question: str, variant: int) -> str:
-    """``question`` with its spaces widened by the base-8 digits of ``variant``: the same tokens, so the
-    same embedding work and answer, but a text no cache has seen (distinct for variants below 8**spaces)."""
-    words = question.split(" ")
-    gaps = []
-    for _ in words[:-1]:
-        variant, digit = divmod(variant, 8)
-        gaps.append(" " * (1 + digit))
-    return "".join(word + gap for word, gap in zip(words, gaps)) + words[-1]
 
 
 def bare_embedder() -> Embedder:
@@ -43,11 +27,6 @@ def bare_embedder() -> Embedder:
     embedder = Embedder(query_cache=0, batch_queries=False)
     embedder.warm_up()
     return embedder
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
 def main() -> None:

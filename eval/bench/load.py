@@ -5,8 +5,8 @@
 Starts the server on a free loopback port, warms it up (every gold question once, then a short burst
 at full concurrency, so first-use allocations are not counted as growth), times one client alone,
 then ``--clients`` clients asking `/ask` back to back for ``--seconds``. Every request's text is one
-the server has not seen (``eval.bench.latency.unseen``), so the model embeds each one. Prints a summary and
-exits 1 when a bound is broken:
+the server has not seen (``eval.bench.questions.Questions``), so the model embeds each one. Prints a
+summary and exits 1 when a bound is broken:
 
 - no request may fail (every answer a 200);
 - p95 latency under load at most 3 times the p95 of one client alone;
@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import itertools
 import json
 import os
 import statistics
@@ -33,7 +32,7 @@ from pathlib import Path
 
 import httpx
 
-from eval.bench.latency import gold_questions, unseen
+from eval.bench.questions import Questions, gold_questions
 from service.local_server import started_server
 
 P95_FACTOR = 3.0
@@ -56,18 +55,6 @@ class Phase:
     def p(self, share: float) -> float:
         ordered = sorted(self.latencies)
         return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else float("nan")
-
-
-class Questions:
-    """Gold questions in turn, each time with its spaces widened differently."""
-
-    def __init__(self) -> None:
-        self._gold = gold_questions()
-        self._counter = itertools.count()
-
-    def next(self) -> str:
-        n = next(self._counter)
-        return unseen(self._gold[n % len(self._gold)], n // len(self._gold) + 1)
 
 
 def process_tree(pid: int) -> list[int]:
@@ -126,8 +113,8 @@ async def ask_until(address: httpx.URL, questions: Questions, deadline: float, p
     """One client: a kept-alive connection, a new one after a failure or when the server closes it.
 
     A plain HTTP/1.1 exchange rather than an HTTP library: on a machine of few cores the load generator
-    shares the cores with the server, and httpx's clients took a third of a core at 440 requests/s, time
-    the server then did not have (this loop takes about a tenth)."""
+    shares the cores with the server, and a library's client takes CPU time the server then does not have
+    (see eval/bench/BENCHMARKS.md#the-load-generators-own-cost)."""
     if address.scheme != "http" or address.path not in ("", "/"):
         raise ValueError(f"the load run speaks plain HTTP to a server's root, not {address}")
     host, port = address.host, address.port or 80

@@ -17,6 +17,9 @@ from pathlib import Path
 import faiss
 import numpy as np
 
+from eval.bench.commands import build_command, indexer_seconds, run_measured
+from eval.bench.results import Figures
+from eval.bench.workspace import FINANCEBENCH, WORK, ensure_index
 from indexer.embedder import Embedder
 from indexer.index_files import read_index
 from indexer.ray_build import fill_in_shards, local_cluster
@@ -29,14 +32,11 @@ OBJECT_STORE_BYTES = 2 * 2**30
 SHARDED_VECTORS = 1_000_000
 ROUNDS = 2
 K = 5
-Figures = dict[str, object]
 
 
 def bench_ray_build() -> Figures:
     """Fresh builds of the FinanceBench pages, local and on the cluster in turn, the best of each kept; then
     the shards."""
-    from eval.bench.run import FINANCEBENCH, WORK, build_command, ensure_index, indexer_seconds, run_measured
-
     WORK.mkdir(parents=True, exist_ok=True)
     local_seconds: list[float] = []
     ray_seconds: list[float] = []

@@ -424,8 +424,9 @@ def _conditions(figures: Results) -> list[str]:
 
 def merged(kept: str, fresh: str, results: Results) -> str:
     """``fresh`` (the report of the parts just run) with what ``kept`` (the report before) says of the
-    others: their sections, and their rows of the targets table. Running one part must not erase what
-    the other parts measured, which may have taken an hour and a quiet machine to get."""
+    others: their sections, and their rows of the targets table; sections no part writes (written by hand)
+    are kept last. Running one part must not erase what the other parts measured, which may have taken an
+    hour and a quiet machine to get."""
     old, new = _sections(kept), _sections(fresh)
     fresh_rows = {_target(row): row for row in _rows(new.get("Targets", ""))}
     # In the order the report had them, measured rows in place of their old ones, new targets last.
@@ -433,6 +434,8 @@ def merged(kept: str, fresh: str, results: Results) -> str:
     out = [new.get(""), _with_rows(new.get("Targets", ""), rows)]
     for part, (title, _) in SECTIONS.items():
         out.append(new.get(title, "") if part in results else old.get(title, ""))
+    generated = {"", "Targets", *(title for title, _ in SECTIONS.values())}
+    out += [section for title, section in old.items() if title not in generated]
     return "\n\n".join(section.strip("\n") for section in out if section) + "\n"
 
 

@@ -16,10 +16,10 @@ from indexer.embedder import QUERY_CACHE_SIZE
 def main() -> None:
     import uvicorn
 
-    from service.api.app import create_app
-    from service.serving import GIL_SWITCH_SECONDS
-    from service.config import Settings
     from service.answering.qa import QuestionAnswering, serving_embedder
+    from service.api.app import create_app
+    from service.config import Settings
+    from service.serving import GIL_SWITCH_SECONDS
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--index-dir", type=Path, required=True)

@@ -12,16 +12,15 @@ service may have kept.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import time
 from pathlib import Path
 
 import httpx
 
+from eval.bench.questions import GOLD, gold_questions
 from service.local_server import local_server
 
-GOLD = Path(__file__).resolve().parent.parent / "gold.jsonl"
 EVENTS = {"sources": "first sources", "delta": "first delta (TTFT)", "done": "done"}
 WARM_UP = ["What does the report say about the market?", "Which companies are mentioned?", "What is the outlook?"]
 
@@ -31,8 +30,7 @@ def main() -> None:
     parser.add_argument("--index-dir", type=Path, default=Path(".citeqa/index"))
     parser.add_argument("--questions", type=int, default=20)
     args = parser.parse_args()
-    lines = GOLD.read_text(encoding="utf-8").splitlines()
-    questions = [json.loads(line)["question"] for line in lines if line][: args.questions]
+    questions = gold_questions()[: args.questions]
 
     with local_server(args.index_dir) as url, httpx.Client(base_url=url, timeout=30) as client:
         for question in WARM_UP:  # the first requests pay for lazy imports and thread pools

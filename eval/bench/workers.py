@@ -22,7 +22,9 @@ from pathlib import Path
 import httpx
 import numpy as np
 
-from eval.bench.load import Phase, Questions, process_tree, run_phase
+from eval.bench.load import Phase, process_tree, run_phase
+from eval.bench.questions import Questions
+from eval.bench.results import Figures
 from eval.bench.scale import SyntheticEmbeddings
 from indexer.index_files import MANIFEST, IndexData, Manifest, read_index, read_manifest, write_index
 from indexer.lexical import LexicalIndex
@@ -31,7 +33,6 @@ from indexer.store import FaissStore
 from service.api.request_log import WORKER_HEADER
 from service.local_server import started_server
 
-Figures = dict[str, object]
 WORKER_COUNTS = (1, 2, 4)
 CLIENTS = 16
 LOAD_SECONDS = 20

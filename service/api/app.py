@@ -15,8 +15,8 @@ from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException
 
-from indexer.encoder import ModelProcessError
 from indexer.index_files import IndexUnavailable
+from indexer.model_process import ModelProcessError
 from service.api import admin, api_docs, metrics, openai_chat, streaming, widget
 from service.api.access import API_KEY_HEADER, SITE_KEY_HEADER, Access
 from service.api.body_limit import BodyLimit

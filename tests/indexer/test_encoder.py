@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 from indexer.embedder import Embedder
-from indexer.encoder import EncoderProcess, unit_float32
+from indexer.encoder import unit_float32
+from indexer.model_process import EncoderProcess
 
 QUESTION = "How much did Meta pay for its stake in Scale AI?"
 

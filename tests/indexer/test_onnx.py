@@ -14,8 +14,9 @@ import pytest
 from indexer.build import Indexer
 from indexer.claims import split_claims
 from indexer.embedder import Embedder
-from indexer.encoder import ONNX_BATCH, onnx_cache
 from indexer.normalise import normalise
+from indexer.onnx_export import onnx_cache
+from indexer.runtime import ONNX_BATCH
 from service.answering.qa import QuestionAnswering
 from service.config import Settings
 
@@ -106,11 +107,11 @@ def test_a_model_that_cannot_be_exported_runs_on_torch_saying_why(
     empty_cache: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, runtimes: dict[str, Embedder]
 ) -> None:
     monkeypatch.setattr("torch.onnx.export", _refuse)
-    with caplog.at_level(logging.INFO, logger="indexer.encoder"):
+    with caplog.at_level(logging.INFO, logger="indexer.runtime"):
         embedder = Embedder(query_cache=0, runtime="onnx")
         embedder.warm_up()
     assert embedder.info.runtime == "torch"
-    said = [record.getMessage() for record in caplog.records if record.name == "indexer.encoder"]
+    said = [record.getMessage() for record in caplog.records if record.name == "indexer.runtime"]
     assert said == ["the model could not be exported to ONNX (no export for this model); running it on torch"]
     questions = gold_questions()[:4]
     theirs = runtimes["torch"].embed_queries(questions)

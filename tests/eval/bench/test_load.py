@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from eval.bench.load import Phase, Questions, run_phase
+from eval.bench.load import Phase, run_phase
+from eval.bench.questions import Questions
 from service.local_server import free_port
 from tests.conftest import ROOT, serving
 

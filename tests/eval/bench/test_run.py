@@ -43,3 +43,13 @@ def test_a_report_of_one_part_keeps_what_the_other_parts_measured() -> None:
         "\n## Against LangChain + FAISS\n\nPeer figures.\n\n_9.0 s to run._\n"
         "\n## Index build\n\nNew build figures.\n\n_31.0 s to run._\n"
     )
+
+
+def test_a_section_written_by_hand_outlives_a_run() -> None:
+    from eval.bench.report import merged
+
+    kept = "# citeqa benchmark\n\n## Index build\n\nOld build figures.\n\n## Figures behind choices\n\nBy hand.\n"
+    fresh = "# citeqa benchmark\n\n## Index build\n\nNew build figures.\n"
+    assert merged(kept, fresh, {"build": {}}) == (
+        "# citeqa benchmark\n\n## Index build\n\nNew build figures.\n\n## Figures behind choices\n\nBy hand.\n"
+    )
