@@ -6,7 +6,7 @@ import json
 import re
 import subprocess
 
-from tests.conftest import ROOT
+from tests.support import ROOT
 
 
 def dockerfile_instructions() -> list[tuple[str, str]]:

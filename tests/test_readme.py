@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from service.local_server import ServerFailed, started_server
-from tests.conftest import CORPUS, ROOT
+from tests.support import CORPUS, ROOT
 
 README = ROOT / "README.md"
 README_HOST = "http://127.0.0.1:8000"

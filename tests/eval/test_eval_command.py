@@ -4,7 +4,7 @@ import json
 import os
 from pathlib import Path
 
-from tests.conftest import ROOT, run_citeqa, serving
+from tests.support import ROOT, run_citeqa, serving
 
 GOLD = ROOT / "eval" / "gold.jsonl"
 QUALITY = ["accuracy", "hit@1", "mrr", "fact_recall", "marker_precision", "unsupported_marker_rate", "abstain_recall"]

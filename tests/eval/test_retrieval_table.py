@@ -4,7 +4,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import ROOT
+from tests.support import ROOT
 
 
 def test_the_table_command_says_which_financebench_path_is_missing(tmp_path: Path) -> None:

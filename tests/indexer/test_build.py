@@ -19,7 +19,7 @@ from indexer.embedder import Embedder
 from indexer.index_files import IndexUnavailable, read_index
 from indexer.location import IndexLocation, IndexLocked, NotAnIndexFolder
 from service.answering.search_index import SearchIndex
-from tests.conftest import CORPUS, ROOT, SEED_DOC
+from tests.support import CORPUS, ROOT, SEED_DOC
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from pathlib import Path
 from fpdf import FPDF
 
 from indexer.index_files import read_index
-from tests.conftest import CORPUS, ROOT, SEED_DOC, run_citeqa
+from tests.support import CORPUS, ROOT, SEED_DOC, run_citeqa
 
 LIMIT = 10 * 2**20
 

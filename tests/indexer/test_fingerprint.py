@@ -11,7 +11,7 @@ from safetensors.torch import load_file, save_file
 from indexer.build import Indexer
 from indexer.embedder import Embedder, resolve_model
 from indexer.fingerprint import model_fingerprint, same_files
-from tests.conftest import CORPUS
+from tests.support import CORPUS
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from indexer.markers import markers_in
-from tests.conftest import run_citeqa
+from tests.support import run_citeqa
 
 
 def test_ask_prints_the_answer_with_markers_and_citations(seed_index: Path) -> None:

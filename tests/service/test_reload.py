@@ -32,7 +32,7 @@ from service.api.app import create_app
 from service.config import Settings
 from service.local_server import ServerFailed, started_server
 from service.answering.qa import QuestionAnswering
-from tests.conftest import CORPUS, ROOT, SEED_DOC, asking_without_pause, run_citeqa
+from tests.support import CORPUS, ROOT, SEED_DOC, asking_without_pause, run_citeqa
 
 ADMIN = "admin-6c1e9f"
 SEED_QUESTION = "How much did Meta pay for its stake in Scale AI?"

@@ -12,7 +12,7 @@ import httpx
 
 from indexer.markers import markers_in
 from service.local_server import free_port, started_server
-from tests.conftest import ROOT, SEED_DOC, run_citeqa
+from tests.support import ROOT, SEED_DOC, run_citeqa
 
 
 def ask(server: str, question: str) -> dict:

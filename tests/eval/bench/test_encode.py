@@ -11,7 +11,7 @@ from eval.bench.encode import embedded_texts
 from indexer.build import Indexer
 from indexer.embedder import Embedder
 from indexer.index_files import read_index
-from tests.conftest import CORPUS
+from tests.support import CORPUS
 
 
 class Recording(Embedder):

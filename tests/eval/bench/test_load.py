@@ -12,7 +12,7 @@ import pytest
 
 from eval.bench.load import Phase, Questions, run_phase
 from service.local_server import free_port
-from tests.conftest import ROOT, serving
+from tests.support import ROOT, serving
 
 
 def test_a_short_load_run_fails_no_request_and_stays_within_its_bounds(seed_index: Path) -> None:

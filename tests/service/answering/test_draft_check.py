@@ -13,7 +13,7 @@ from indexer.markers import markers_in
 from service.answering.acronyms import acronym_phrases
 from service.answering.draft_check import DraftChecker, draft_sentences, supports_in
 from service.answering.search_index import Hit, SearchIndex
-from tests.conftest import index_of
+from tests.support import index_of
 
 NOTE = """Acme Robotics: quarterly note
 

@@ -16,7 +16,7 @@ from indexer.location import IndexLocation
 from service.api.app import create_app
 from service.config import Settings
 from service.answering.qa import QuestionAnswering
-from tests.conftest import answering_of
+from tests.support import answering_of
 
 
 @pytest.fixture(scope="module")
