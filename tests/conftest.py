@@ -1,4 +1,5 @@
-"""Shared fixtures: the real model loaded once, the bundled corpus indexed once, a real server on loopback."""
+"""Shared fixtures: the real model loaded once, the bundled corpus indexed once, a real server on loopback.
+Tests that use them are slow (``tests/tiers.py``)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from indexer.embedder import Embedder
 from service.answering.qa import QuestionAnswering
 from service.config import Settings
 from tests.support import CORPUS, serving
+
+pytest_plugins = ["tests.tiers"]
 
 
 @pytest.fixture(scope="session")

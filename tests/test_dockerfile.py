@@ -6,6 +6,8 @@ import json
 import re
 import subprocess
 
+import pytest
+
 from tests.support import ROOT
 
 
@@ -36,6 +38,7 @@ def test_the_image_installs_and_indexes_with_the_makefiles_targets() -> None:
     assert not any(re.search(r"\bpip install\b|\bciteqa index\b", run) for run in runs)
 
 
+@pytest.mark.slow  # runs make
 def test_the_image_serves_with_the_makefiles_serve_command_on_every_interface() -> None:
     (command,) = [json.loads(argument) for instruction, argument in dockerfile_instructions() if instruction == "CMD"]
     exposed = [argument for instruction, argument in dockerfile_instructions() if instruction == "EXPOSE"]

@@ -21,6 +21,9 @@ from indexer.location import IndexLocation, IndexLocked, NotAnIndexFolder
 from service.answering.search_index import SearchIndex
 from tests.support import CORPUS, ROOT, SEED_DOC
 
+# Builds indexes with the model, and `citeqa index` in processes of its own.
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture
 def corpus(tmp_path: Path) -> Path:

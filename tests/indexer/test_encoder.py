@@ -14,6 +14,9 @@ import pytest
 from indexer.embedder import Embedder
 from indexer.encoder import EncoderProcess, unit_float32
 
+# Loads models of its own, some in processes of their own.
+pytestmark = pytest.mark.slow
+
 QUESTION = "How much did Meta pay for its stake in Scale AI?"
 
 

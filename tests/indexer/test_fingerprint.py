@@ -6,7 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from safetensors.torch import load_file, save_file
+from safetensors.numpy import load_file, save_file
 
 from indexer.build import Indexer
 from indexer.embedder import Embedder, resolve_model

@@ -23,6 +23,9 @@ from service.cli import make_indexer
 from service.config import Settings
 from tests.support import CORPUS, ROOT, run_citeqa
 
+# Starts a Ray cluster and builds indexes on it with the model.
+pytestmark = pytest.mark.slow
+
 # The corpus the repository carries, and two short reports beside it: several documents, and enough texts
 # for several batches on each node, with nothing from beside the checkout. The module runs in about a
 # minute on 2 cores.

@@ -18,6 +18,9 @@ from service.config import Settings
 from service.answering.qa import QuestionAnswering
 from tests.support import answering_of
 
+# The app over the model and indexes built with it.
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def client(qa: QuestionAnswering) -> Iterator[TestClient]:

@@ -19,6 +19,9 @@ from indexer.embedder import Embedder
 from service.local_server import free_port
 from tests.support import CORPUS, ROOT, serving
 
+# A real browser and real servers.
+pytestmark = pytest.mark.slow
+
 SHOTS = ROOT / "artifacts" / "screenshots"
 XSS_DOC = Path(__file__).resolve().parents[1] / "data" / "portal-security-review.txt"
 QUESTION = "How much did Meta pay for its stake in Scale AI?"
