@@ -19,7 +19,7 @@ EVAL_GATE := accuracy=0.51 hit@1=0.66 mrr=0.82 fact_recall=0.15 token_f1=0.14 ma
 	marker_recall=0.15 unsupported_marker_rate=0 abstain_precision=0.45 abstain_recall=0.99 \
 	near_misses_answered=0 visible@1=0.63 visible@3=0.83
 
-.PHONY: install index serve test eval lint docs clean
+.PHONY: install index serve test test-fast eval lint docs clean
 
 install: $(INSTALLED)
 
@@ -50,6 +50,10 @@ serve: index
 
 test: $(TEST_INSTALLED)
 	$(BIN)/python -m pytest
+
+# The tests that need no model, index, server, browser or other process: seconds, for each change.
+test-fast: $(TEST_INSTALLED)
+	$(BIN)/python -m pytest -m "not slow"
 
 # The Dockerfile, linted (hadolint comes with the test extra).
 lint: $(TEST_INSTALLED)

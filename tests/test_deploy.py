@@ -14,7 +14,7 @@ import yaml
 from service.api.app import create_app
 from service.cli import _parser
 from service.config import Settings
-from tests.conftest import ROOT
+from tests.support import ROOT
 
 DEPLOY = ROOT / "deploy"
 Manifest = dict[str, Any]

@@ -6,7 +6,9 @@ import json
 import re
 import subprocess
 
-from tests.conftest import ROOT
+import pytest
+
+from tests.support import ROOT
 
 
 def dockerfile_instructions() -> list[tuple[str, str]]:
@@ -36,6 +38,7 @@ def test_the_image_installs_and_indexes_with_the_makefiles_targets() -> None:
     assert not any(re.search(r"\bpip install\b|\bciteqa index\b", run) for run in runs)
 
 
+@pytest.mark.slow  # runs make
 def test_the_image_serves_with_the_makefiles_serve_command_on_every_interface() -> None:
     (command,) = [json.loads(argument) for instruction, argument in dockerfile_instructions() if instruction == "CMD"]
     exposed = [argument for instruction, argument in dockerfile_instructions() if instruction == "EXPOSE"]

@@ -19,7 +19,7 @@ import pytest
 
 from service.config import Settings
 from service.local_server import ServerFailed, started_server
-from tests.conftest import CORPUS, ROOT
+from tests.support import CORPUS, ROOT
 
 README = ROOT / "README.md"
 DOCS = ROOT / "docs"

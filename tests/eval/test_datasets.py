@@ -8,7 +8,7 @@ import pytest
 from eval.datasets import FINANCEBENCH_DIR, GoldFormatError, detect_format, load_gold, save_gold, split_half
 from indexer.claims import split_claims
 from indexer.loaders import load_document
-from tests.conftest import CORPUS, ROOT
+from tests.support import CORPUS, ROOT
 
 GOLD = ROOT / "eval" / "gold.jsonl"
 FINANCEBENCH = FINANCEBENCH_DIR / "dev.jsonl"

@@ -4,7 +4,12 @@ import json
 import os
 from pathlib import Path
 
-from tests.conftest import ROOT, run_citeqa, serving
+import pytest
+
+from tests.support import ROOT, run_citeqa, serving
+
+# Runs `citeqa eval` and `citeqa convert` as a user does, each in a process of its own.
+pytestmark = pytest.mark.slow
 
 GOLD = ROOT / "eval" / "gold.jsonl"
 QUALITY = ["accuracy", "hit@1", "mrr", "fact_recall", "marker_precision", "unsupported_marker_rate", "abstain_recall"]

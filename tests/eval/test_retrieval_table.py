@@ -4,7 +4,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import ROOT
+import pytest
+
+from tests.support import ROOT
+
+# Runs the table command in a process of its own.
+pytestmark = pytest.mark.slow
 
 
 def test_the_table_command_says_which_financebench_path_is_missing(tmp_path: Path) -> None:

@@ -19,7 +19,10 @@ from indexer.embedder import Embedder
 from indexer.index_files import IndexUnavailable, read_index
 from indexer.location import IndexLocation, IndexLocked, NotAnIndexFolder
 from service.answering.search_index import SearchIndex
-from tests.conftest import CORPUS, ROOT, SEED_DOC
+from tests.support import CORPUS, ROOT, SEED_DOC
+
+# Builds indexes with the model, and `citeqa index` in processes of its own.
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture

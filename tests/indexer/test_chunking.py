@@ -6,7 +6,7 @@ from indexer.chunking import make_splitter
 from indexer.claims import split_claims
 from indexer.markers import GROUP_RE
 from indexer.normalise import normalise
-from tests.conftest import CORPUS, SEED_DOC
+from tests.support import CORPUS, SEED_DOC
 
 CRAFTED = " ".join(
     f"Point {i} opens here. It goes on with detail number {i} for a while. It closes the claim [{i}][{i + 20}]."

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from indexer.claims import Sentence, says_no_information, split_claims
 from indexer.normalise import normalise
-from tests.conftest import CORPUS, SEED_DOC
+from tests.support import CORPUS, SEED_DOC
 
 
 def claims(text: str) -> list[Sentence]:

@@ -11,10 +11,14 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from fpdf import FPDF
 
 from indexer.index_files import read_index
-from tests.conftest import CORPUS, ROOT, SEED_DOC, run_citeqa
+from tests.support import CORPUS, ROOT, SEED_DOC, run_citeqa
+
+# Runs `citeqa index` as a user does, in a process of its own.
+pytestmark = pytest.mark.slow
 
 LIMIT = 10 * 2**20
 

@@ -15,6 +15,9 @@ from indexer.embedder import Embedder
 from indexer.encoder import unit_float32
 from indexer.model_process import EncoderProcess
 
+# Loads models of its own, some in processes of their own.
+pytestmark = pytest.mark.slow
+
 QUESTION = "How much did Meta pay for its stake in Scale AI?"
 
 

@@ -6,12 +6,12 @@ import shutil
 from pathlib import Path
 
 import pytest
-from safetensors.torch import load_file, save_file
+from safetensors.numpy import load_file, save_file
 
 from indexer.build import Indexer
 from indexer.embedder import Embedder, resolve_model
 from indexer.fingerprint import model_fingerprint, same_files
-from tests.conftest import CORPUS
+from tests.support import CORPUS
 
 
 @pytest.fixture(scope="module")

@@ -20,6 +20,9 @@ from indexer.runtime import ONNX_BATCH
 from service.answering.qa import QuestionAnswering
 from service.config import Settings
 
+# Loads the model on each runtime and exports it to ONNX.
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = ROOT / "corpus"
 

@@ -21,7 +21,10 @@ from indexer.store import FaissStore, empty_index
 from service.answering.search_index import SearchIndex
 from service.cli import make_indexer
 from service.config import Settings
-from tests.conftest import CORPUS, ROOT, run_citeqa
+from tests.support import CORPUS, ROOT, run_citeqa
+
+# Starts a Ray cluster and builds indexes on it with the model.
+pytestmark = pytest.mark.slow
 
 # The corpus the repository carries, and two short reports beside it: several documents, and enough texts
 # for several batches on each node, with nothing from beside the checkout. The module runs in about a

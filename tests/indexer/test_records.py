@@ -12,6 +12,9 @@ from eval.bench.workers import synthetic_index
 from indexer.index_files import read_index
 from service.answering.search_index import SearchIndex
 
+# Reads the seed index, built with the model.
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def large_index(seed_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:

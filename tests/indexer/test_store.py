@@ -12,6 +12,7 @@ from indexer.store import EXACT_SEARCH_LIMIT, FaissStore, choose_index_type
 K = 10
 
 
+# Drawing these and building indexes of 20,000 vectors takes seconds: the tests that use them are slow.
 @pytest.fixture(scope="module")
 def clustered() -> tuple[np.ndarray, np.ndarray]:
     """20,000 corpus vectors and 200 held-out queries from one clustered mixture, as real embeddings are."""
@@ -38,6 +39,7 @@ def test_auto_picks_exact_search_for_small_corpora() -> None:
     assert choose_index_type(10, "ivf") == "ivf"
 
 
+@pytest.mark.slow
 def test_small_corpus_gets_the_exact_index(clustered: tuple[np.ndarray, np.ndarray]) -> None:
     vectors, queries = clustered
     store = FaissStore.build(vectors[:2_000])
@@ -45,6 +47,7 @@ def test_small_corpus_gets_the_exact_index(clustered: tuple[np.ndarray, np.ndarr
     assert recall_at_k(store, vectors[:2_000], queries) == 1.0
 
 
+@pytest.mark.slow
 def test_approximate_index_keeps_recall_at_10(clustered: tuple[np.ndarray, np.ndarray]) -> None:
     vectors, queries = clustered
     store = FaissStore.build(vectors, exact_limit=5_000)
@@ -53,6 +56,7 @@ def test_approximate_index_keeps_recall_at_10(clustered: tuple[np.ndarray, np.nd
     assert recall_at_k(store, vectors, queries) >= 0.95
 
 
+@pytest.mark.slow
 def test_approximate_index_is_a_quarter_of_exact_and_survives_saving(
     clustered: tuple[np.ndarray, np.ndarray], tmp_path: Path
 ) -> None:
@@ -72,6 +76,7 @@ def test_search_asks_for_no_more_than_the_index_holds() -> None:
     assert ids[0, 0] == 0 and scores[0, 0] == pytest.approx(1.0)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("index_type", ["flat", "ivf"])
 def test_a_row_range_limits_the_search(clustered: tuple[np.ndarray, np.ndarray], index_type: str) -> None:
     vectors, queries = clustered

@@ -6,8 +6,13 @@ import socket
 import time
 from pathlib import Path
 
+import pytest
+
 from indexer.markers import markers_in
-from tests.conftest import run_citeqa
+from tests.support import run_citeqa
+
+# Runs `citeqa` as a user does, in processes of its own.
+pytestmark = pytest.mark.slow
 
 
 def test_ask_prints_the_answer_with_markers_and_citations(seed_index: Path) -> None:

@@ -32,7 +32,10 @@ from service.api.app import create_app
 from service.config import Settings
 from service.local_server import ServerFailed, started_server
 from service.answering.qa import QuestionAnswering
-from tests.conftest import CORPUS, ROOT, SEED_DOC, asking_without_pause, run_citeqa
+from tests.support import CORPUS, ROOT, SEED_DOC, asking_without_pause, run_citeqa
+
+# Reloads indexes built with the model; runs `citeqa index` in processes of its own.
+pytestmark = pytest.mark.slow
 
 ADMIN = "admin-6c1e9f"
 SEED_QUESTION = "How much did Meta pay for its stake in Scale AI?"

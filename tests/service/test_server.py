@@ -9,10 +9,14 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from indexer.markers import markers_in
 from service.local_server import free_port, started_server
-from tests.conftest import ROOT, SEED_DOC, run_citeqa
+from tests.support import ROOT, SEED_DOC, run_citeqa
+
+# Starts `citeqa serve` processes.
+pytestmark = pytest.mark.slow
 
 
 def ask(server: str, question: str) -> dict:

@@ -18,8 +18,11 @@ from indexer.embedder import Embedder
 from indexer.index_files import CHUNK_VECTORS, FAISS_FILE
 from service.api.request_log import WORKER_HEADER
 from service.local_server import LocalServer, ServerFailed, free_port, started_server
-from tests.conftest import CORPUS, SEED_DOC, asking_without_pause, run_citeqa
 from tests.service.test_reload import ADMIN, FREIGHT, FREIGHT_DOC, LEDGER, LEDGER_DOC, SEED_QUESTION, damage
+from tests.support import CORPUS, SEED_DOC, asking_without_pause, run_citeqa
+
+# Starts `citeqa serve` processes.
+pytestmark = pytest.mark.slow
 
 WORKERS = 2
 # However long reaching every worker takes, the test ends: a worker that never answers fails it.

@@ -6,12 +6,16 @@ from collections import Counter
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from eval.bench.encode import embedded_texts
 from indexer.build import Indexer
 from indexer.embedder import Embedder
 from indexer.index_files import read_index
-from tests.conftest import CORPUS
+from tests.support import CORPUS
+
+# Indexes with the model.
+pytestmark = pytest.mark.slow
 
 
 class Recording(Embedder):

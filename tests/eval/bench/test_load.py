@@ -13,7 +13,7 @@ import pytest
 from eval.bench.load import Phase, run_phase
 from eval.bench.questions import Questions
 from service.local_server import free_port
-from tests.conftest import ROOT, serving
+from tests.support import ROOT, serving
 
 
 def test_a_short_load_run_fails_no_request_and_stays_within_its_bounds(seed_index: Path) -> None:

@@ -4,9 +4,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[3]
 
 
+@pytest.mark.slow  # a process of its own
 def test_a_benchmark_without_its_extra_stops_at_once_and_says_what_to_install() -> None:
     # matplotlib made unimportable, as in an install without the bench extra.
     hide = "import sys; sys.modules['matplotlib'] = None; from eval.bench.run import main; main()"

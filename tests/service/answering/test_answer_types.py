@@ -9,7 +9,7 @@ from indexer.embedder import Embedder
 from service.answering.answer_types import AnswerType, asked_type, holds_type
 from service.answering.answerer import Answer, Answerer
 from service.answering.search_index import SearchIndex
-from tests.conftest import index_of
+from tests.support import index_of
 
 NOTE = """Harbor Freight Lines: deal note
 

@@ -14,7 +14,7 @@ from service.answering.acronyms import acronym_phrases
 from service.answering.draft_check import DraftChecker, draft_sentences
 from service.answering.search_index import Hit, SearchIndex
 from service.answering.supports import supports_in
-from tests.conftest import index_of
+from tests.support import index_of
 
 NOTE = """Acme Robotics: quarterly note
 

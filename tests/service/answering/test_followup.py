@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
 from service.answering.qa import QuestionAnswering
+
+# Answers with the model.
+pytestmark = pytest.mark.slow
 
 FIRST = "How much did Meta pay for its stake in Scale AI?"
 

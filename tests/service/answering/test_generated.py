@@ -19,6 +19,9 @@ from service.answering.qa import ModeUnavailable, QuestionAnswering
 from tests.service.llm_stub import Script, llm_stub
 from tests.service.api.test_streaming import stream
 
+# Answers with the model, and drafts with a scripted one.
+pytestmark = pytest.mark.slow
+
 GOLD = Path(__file__).resolve().parents[3] / "eval" / "gold.jsonl"
 QUESTION = "How much did Meta pay for its stake in Scale AI?"
 FAITHFUL = "Meta paid approximately $14.8 billion for a 49% non-voting stake in Scale AI"

@@ -17,6 +17,9 @@ from service.answering.qa import QuestionAnswering
 from service.config import Settings
 from tests.service.llm_stub import Script, llm_stub
 
+# Answers with the model; the drafts eval loads it too.
+pytestmark = pytest.mark.slow
+
 QUESTION = "Who will run Meta's superintelligence lab?"
 # Passes the checks, yet shares few of its words with the report's sentence: the judge is asked.
 PARAPHRASE = "Alexandr Wang, who started Scale AI, is heading to Meta to run its superintelligence effort."

@@ -2,11 +2,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from indexer.build import Indexer
 from indexer.embedder import Embedder
 from service.answering.filters import DocumentFilter
 from service.answering.fusion import Fusion
 from service.answering.search_index import SearchIndex
+
+# Searches indexes built with the model.
+pytestmark = pytest.mark.slow
 
 
 def test_one_documents_many_chunks_do_not_crowd_out_another_document(tmp_path: Path, embedder: Embedder) -> None:

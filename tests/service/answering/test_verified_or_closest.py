@@ -15,6 +15,9 @@ from service.answering.answerer import NOT_VERIFIED, NOTHING_CLOSE, Answerer
 from service.answering.answerer import lacks as lacks_of
 from service.answering.qa import QuestionAnswering
 
+# Answers with the model.
+pytestmark = pytest.mark.slow
+
 GOLD = Path(__file__).resolve().parents[3] / "eval" / "gold.jsonl"
 
 

@@ -13,6 +13,9 @@ from service.api.app import create_app
 from service.config import Settings
 from service.answering.qa import QuestionAnswering
 
+# The app over the model and the seed index.
+pytestmark = pytest.mark.slow
+
 KEY, OTHER_KEY = "k-7d1f0c2a9b", "k-55e0a1"
 SITE_KEY, PORTAL = "pk-portal-1", "https://portal.example.com"
 ASK = {"question": "Who will lead Meta's superintelligence lab?"}

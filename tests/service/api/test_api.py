@@ -16,7 +16,10 @@ from indexer.location import IndexLocation
 from service.api.app import create_app
 from service.config import Settings
 from service.answering.qa import QuestionAnswering
-from tests.conftest import answering_of
+from tests.support import answering_of
+
+# The app over the model and indexes built with it.
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")

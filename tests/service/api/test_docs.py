@@ -7,6 +7,9 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import Page, Route, expect
 
+# A real browser.
+pytestmark = pytest.mark.slow
+
 LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
 
 

@@ -12,6 +12,9 @@ from fastapi.testclient import TestClient
 from service.api.app import create_app
 from service.answering.qa import QuestionAnswering
 
+# The app over the model and the seed index.
+pytestmark = pytest.mark.slow
+
 LIMIT = 64 * 1024
 
 

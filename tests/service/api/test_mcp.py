@@ -14,7 +14,10 @@ from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 
 from indexer.markers import markers_in
-from tests.conftest import ROOT, SEED_DOC, run_citeqa
+from tests.support import ROOT, SEED_DOC, run_citeqa
+
+# Runs `citeqa mcp` in a process of its own and asks the server.
+pytestmark = pytest.mark.slow
 
 QUESTION = "How much did Meta pay for its stake in Scale AI?"
 T = TypeVar("T")

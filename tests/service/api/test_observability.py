@@ -14,6 +14,9 @@ from service.api.app import create_app
 from service.logs import JsonFormatter
 from service.answering.qa import QuestionAnswering
 
+# The app over the model and the seed index.
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture
 def client(qa: QuestionAnswering) -> Iterator[TestClient]:

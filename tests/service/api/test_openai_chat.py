@@ -8,6 +8,9 @@ from openai import OpenAI
 
 from indexer.markers import markers_in
 
+# Asks the server.
+pytestmark = pytest.mark.slow
+
 QUESTION = "How much did Meta pay for its stake in Scale AI?"
 
 

@@ -17,7 +17,10 @@ from playwright.sync_api import Browser, Locator, Page, expect
 from indexer.build import Indexer
 from indexer.embedder import Embedder
 from service.local_server import free_port
-from tests.conftest import CORPUS, ROOT, serving
+from tests.support import CORPUS, ROOT, serving
+
+# A real browser and real servers.
+pytestmark = pytest.mark.slow
 
 SHOTS = ROOT / "artifacts" / "screenshots"
 XSS_DOC = Path(__file__).resolve().parents[1] / "data" / "portal-security-review.txt"
