@@ -21,9 +21,9 @@ from service.answering.answerer import (
     Answerer,
     Citation,
     Evidence,
-    answer_of,
     lacks,
     unused_words,
+    verified_answer,
 )
 from service.answering.search_index import SearchIndex
 from tests.service.answering.word_index import WordVectors, every_passage, word_index
@@ -169,7 +169,7 @@ def test_an_answer_reads_its_sentences_once_each_in_the_reports_order_citing_eac
     deal: SearchIndex,
 ) -> None:
     chosen = [evidence(deal, text) for text in (REGULATORS, FOUNDER, AGREED, FOUNDER)]
-    answer = answer_of(chosen, every_passage(deal))
+    answer = verified_answer(chosen, every_passage(deal))
     assert answer.text == f"{AGREED_CITED} {FOUNDER_CITED} {REGULATORS_CITED}"
     assert [(c.marker, c.quote) for c in answer.citations] == [
         ("[1]", AGREED_CITED),
