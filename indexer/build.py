@@ -156,8 +156,8 @@ class Indexer:
         self.index_type = index_type
         self.progress = progress
         self.max_file_bytes = max_file_bytes
-        # LangChain's merging measures most pieces of text several times over (on FinanceBench, 41,316
-        # counts of 9,298 texts): counting each once took parsing from 2.9 to 1.4 s.
+        # LangChain's merging measures most pieces of text several times over: each is counted once
+        # (eval/bench/BENCHMARKS.md#token-counts-kept-while-chunking).
         self._count_tokens = functools.lru_cache(maxsize=TOKEN_COUNT_CACHE)(embedder.count_tokens)
 
     def warm_up(self) -> None:

@@ -66,7 +66,7 @@ class Embedder:
 
     Every model call runs on one dedicated thread. Torch's OpenMP pool belongs to the thread that
     uses it: calls from a server's many request threads would each start a pool of their own, and
-    the pools would fight over the cores (measured: a query embedding took 14 ms instead of 7).
+    the pools would fight over the cores (eval/bench/BENCHMARKS.md#one-thread-for-the-model).
 
     Questions that arrive while the model is busy are embedded together in one batch when it is free
     (``batch_queries``): one forward pass over 16 short questions costs a fraction of 16 passes. Their
