@@ -195,7 +195,8 @@ def main(argv: list[str] | None = None) -> int:
     by_corpus: dict[str, list[Judged]] = defaultdict(list)
     for j in judged:
         by_corpus[j.draft.corpus].append(j)
-    report = {"all": summary(judged)} | {corpus: summary(found) for corpus, found in sorted(by_corpus.items())}
+    report: dict[str, object] = {"all": summary(judged)}
+    report |= {corpus: summary(found) for corpus, found in sorted(by_corpus.items())}
     kinds: dict[str, list[Judged]] = defaultdict(list)
     for j in judged:
         kinds[j.sentence.kind].append(j)

@@ -105,7 +105,7 @@ def summarise(results: list[Scored], k: int) -> dict[str, float | int | None]:
     metrics: dict[str, float | int | None] = {"questions": len(results), "accuracy": _mean([r.correct for r in results])}
     for cutoff in sorted({1, 3, 5, 10, k}):
         if cutoff <= k:
-            metrics[f"hit@{cutoff}"] = _mean([_first_rank(r) is not None and _first_rank(r) <= cutoff for r in with_evidence])
+            metrics[f"hit@{cutoff}"] = _mean([_ranked_within(_first_rank(r), cutoff) for r in with_evidence])
     metrics["mrr"] = _mean([1 / rank if (rank := _first_rank(r)) else 0.0 for r in with_evidence])
     metrics[f"ndcg@{min(k, 10)}"] = _mean([_ndcg(r.evidence_ranks, min(k, 10)) for r in with_evidence])
     metrics["fact_recall"] = _mean([r.fact_recall for r in answerable if r.item.facts])
@@ -132,6 +132,10 @@ def summarise(results: list[Scored], k: int) -> dict[str, float | int | None]:
     metrics["latency_p50_ms"] = statistics.median(latencies) if latencies else None
     metrics["latency_p95_ms"] = _percentile(latencies, 95)
     return metrics
+
+
+def _ranked_within(rank: int | None, cutoff: int) -> bool:
+    return rank is not None and rank <= cutoff
 
 
 def token_f1(answer: str, reference: str) -> float:

@@ -497,6 +497,7 @@ def _split_by_document(data: IndexData) -> dict[str, _DocumentParts]:
     """The previous build cut back into per-document parts with local rows, ready to be reused."""
     # Read whole, once: every record is reused or dropped.
     sentences, chunks = list(data.sentences), list(data.chunks)
+    assert data.clause_vectors is not None  # read from disk, where every index has them
     sentence_rows: dict[str, list[int]] = defaultdict(list)
     chunk_rows: dict[str, list[int]] = defaultdict(list)
     for sentence in sentences:

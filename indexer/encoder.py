@@ -88,21 +88,23 @@ class Encoder:
         dimension = self._model.get_embedding_dimension()
         assert dimension is not None
         self._dimension = int(dimension)
-        max_tokens = int(self._model.max_seq_length)
+        max_tokens = self._model.max_seq_length
+        assert max_tokens is not None
         if self.runtime == "onnx":
             self._onnx = onnx_forward(self._model, self.device, self.precision, self.threads, self._agrees)
         if self.precision == "bfloat16":
             self._model.to(torch.bfloat16)
             for module in self._model:
                 if hasattr(module, "processing_kwargs"):
-                    module.processing_kwargs = {"text": {"pad_to_multiple_of": BF16_LENGTH_STEP}}
+                    setattr(module, "processing_kwargs", {"text": {"pad_to_multiple_of": BF16_LENGTH_STEP}})
         self._traced = traced_forward(self._model, self.device, self._agrees)
         runtime: Runtime = "onnx" if self._onnx is not None else "torch"
         return ModelInfo(self._dimension, max_tokens, probe, traced=self._traced is not None, runtime=runtime)
 
     def _agrees(self, forward: Forward) -> bool:
         """Whether ``forward`` embeds texts of both kinds as the library does."""
-        for kind, texts in itertools.product(("query", "document"), (CHECK_TEXTS[::-1], [PROBE_TEXT])):
+        kinds: tuple[Kind, ...] = ("query", "document")
+        for kind, texts in itertools.product(kinds, (CHECK_TEXTS[::-1], [PROBE_TEXT])):
             ours, theirs = self._encode_batched(forward, kind, texts), self._encode_reference(kind, texts)
             if not np.all(np.sum(ours * theirs, axis=1) >= AGREEMENT):  # NaN fails too
                 return False

@@ -151,7 +151,7 @@ def local_cluster(nodes: int, object_store_bytes: int) -> Iterator[str]:
     from ray.cluster_utils import Cluster
 
     ray = import_ray()
-    node_args = {"num_cpus": 1, "object_store_memory": object_store_bytes}
+    node_args: dict[str, Any] = {"num_cpus": 1, "object_store_memory": object_store_bytes}
     cluster = Cluster(initialize_head=True, head_node_args={**node_args, "include_dashboard": False})
     try:
         for _ in range(nodes - 1):

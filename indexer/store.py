@@ -124,9 +124,12 @@ class FaissStore:
             ids = np.ascontiguousarray(rows, dtype=np.int64)
             selector = faiss.IDSelectorBatch(len(ids), faiss.swig_ptr(ids))
         if isinstance(self._index, faiss.IndexIVF):
-            params: faiss.SearchParameters = faiss.SearchParametersIVF(sel=selector, nprobe=self._index.nprobe)
+            ivf = faiss.SearchParametersIVF()
+            ivf.nprobe = self._index.nprobe
+            params: faiss.SearchParameters = ivf
         else:
-            params = faiss.SearchParameters(sel=selector)
+            params = faiss.SearchParameters()
+        params.sel = selector
         return self._index.search(queries, k, params=params)
 
     def serialized_bytes(self) -> int:

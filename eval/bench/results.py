@@ -9,12 +9,14 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from eval.bench.report import COMMAND
 from eval.bench.workspace import OUT
 
 RESULTS = OUT / "bench.json"
-Figures = dict[str, object]
+# What a part measured: figures, or groups of them, as bench.json holds them.
+Figures = dict[str, Any]
 
 
 def read_results() -> dict[str, Figures]:

@@ -39,8 +39,10 @@ def main() -> None:
     qa = QuestionAnswering(settings, embedder=embedder)
     qa.warm_up()
     sys.setswitchinterval(args.switch_interval)
-    servers = {"loop": "asyncio", "http": "h11"} if args.plain_asyncio else {}
-    uvicorn.run(create_app(settings, qa), host="127.0.0.1", port=args.port, log_level="info", **servers)
+    config = uvicorn.Config(create_app(settings, qa), host="127.0.0.1", port=args.port, log_level="info")
+    if args.plain_asyncio:
+        config.loop, config.http = "asyncio", "h11"
+    uvicorn.Server(config).run()
 
 
 if __name__ == "__main__":

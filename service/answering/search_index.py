@@ -151,7 +151,7 @@ class SearchIndex:
         parts = np.where(clauses.any(axis=2), clauses @ query_vector, -np.inf).max(axis=1)
         return np.maximum(whole, parts)
 
-    def sentences_of(self, chunk: ChunkRecord) -> list[SentenceRecord]:
+    def sentences_of(self, chunk: ChunkRecord) -> Sequence[SentenceRecord]:
         return self.sentences[chunk.first_sentence : chunk.end_sentence]
 
 

@@ -8,7 +8,7 @@ earlier passage. Each row is read back as one statement whose figures carry thei
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from itertools import takewhile
 
@@ -46,7 +46,7 @@ def supports_in(hits: list[Hit], index: SearchIndex) -> list[Support]:
     return candidates
 
 
-def _with_header(index: SearchIndex, hit: Hit) -> list[SentenceRecord]:
+def _with_header(index: SearchIndex, hit: Hit) -> Sequence[SentenceRecord]:
     """A passage's sentences and those of its document before it, up to a table's header: a table
     split across passages keeps its years in the first."""
     start = hit.chunk.first_sentence
@@ -60,7 +60,7 @@ def _with_header(index: SearchIndex, hit: Hit) -> list[SentenceRecord]:
 
 
 def _statements_of(
-    sentences: list[SentenceRecord], first_row: int
+    sentences: Sequence[SentenceRecord], first_row: int
 ) -> Iterator[tuple[SentenceRecord, tuple[tuple[str, str], ...]]]:
     """The sentences that state something, each with the year of each of its figures where a table
     says it: text and claims, and a table's rows (in a filing's text a row's label and each of its

@@ -86,7 +86,7 @@ def bench_precision() -> Figures:
     times = {"one_question": "one_question_p50_ms", "batch_16": "batch_16_p50_ms", "passages": "passages_ms"}
     ours, theirs = figures["onnx_float32"], figures["float32"]
     figures["onnx_over_torch"] = {
-        name: round(ours[key] / theirs[key], 2) for name, key in times.items()  # type: ignore[operator]
+        name: round(ours[key] / theirs[key], 2) for name, key in times.items()
     } | {"passage_count": len(passages), "least_cosine": round(float((onnx * torch).sum(axis=1).min()), 6)}
     return figures
 
