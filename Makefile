@@ -55,8 +55,10 @@ test: $(TEST_INSTALLED)
 test-fast: $(TEST_INSTALLED)
 	$(BIN)/python -m pytest -m "not slow"
 
-# The Dockerfile, linted (hadolint comes with the test extra).
+# The code's style (ruff) and types (mypy), and the Dockerfile (hadolint): all three come with the test extra.
 lint: $(TEST_INSTALLED)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/hadolint Dockerfile
 
 # The documentation site into site/; --strict fails on any warning, a broken link among them.
