@@ -37,4 +37,7 @@ def build_command(index_dir: Path, *options: str) -> list[str]:
 
 def indexer_seconds(output: str) -> float:
     """The time `citeqa index` says it took, the model load included."""
-    return float(re.search(r" in ([\d.]+)s: ", output).group(1))  # type: ignore[union-attr]
+    found = re.search(r" in ([\d.]+)s: ", output)
+    if found is None:
+        raise ValueError(f"citeqa index did not say how long it took: {output[-300:]!r}")
+    return float(found[1])

@@ -52,7 +52,7 @@ def bench_ray_build() -> Figures:
                 same = _same_index(local_dir, ray_dir, FINANCEBENCH.parent / "dev.jsonl")
         seeds = read_index(ensure_index(FINANCEBENCH, "financebench-index"), with_store=False).chunk_vectors
         shards = _shards(seeds, SHARDED_VECTORS)
-    chunks = int(same["chunks"])  # type: ignore[call-overload]
+    chunks = int(same["chunks"])
     local, remote = min(local_seconds), min(ray_seconds)
     return {
         "corpus": "FinanceBench pages",

@@ -188,8 +188,8 @@ def bench_workers(seed_index: Path, work: Path, chunks: int) -> Figures:
     index = read_manifest(index_dir)
     small = served_memory(seed_index, 1)
     memory = [served_memory(index_dir, workers) for workers in WORKER_COUNTS]
-    one = int(memory[0]["pss_mb"])  # type: ignore[call-overload]
-    extra = [(int(m["pss_mb"]) - one) / (int(m["workers"]) - 1) for m in memory[1:]]  # type: ignore[call-overload]
+    one = int(memory[0]["pss_mb"])
+    extra = [(int(m["pss_mb"]) - one) / (int(m["workers"]) - 1) for m in memory[1:]]
     index_mb = folder_bytes(index_dir) / 2**20
     return {
         "index": {
@@ -205,7 +205,7 @@ def bench_workers(seed_index: Path, work: Path, chunks: int) -> Figures:
         "extra_mb_per_worker": round(max(extra)),
         # What a worker holds of its own whatever the index: the model (in its own process) and the runtime.
         "worker_baseline_mb": small["pss_mb"],
-        "target_mb_per_worker": round(int(small["pss_mb"]) + 0.1 * index_mb),  # type: ignore[call-overload]
+        "target_mb_per_worker": round(int(small["pss_mb"]) + 0.1 * index_mb),
         **throughput_and_reloads(index_dir),
     }
 

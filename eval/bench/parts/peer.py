@@ -44,7 +44,7 @@ def bench_peer() -> Figures:
 
     def ratio(figures: Figures) -> float:
         theirs, ours = figures["langchain"], figures["citeqa"]
-        return round(float(theirs["p50_ms"]) / float(ours["p50_ms"]), 2)  # type: ignore[index]
+        return round(float(theirs["p50_ms"]) / float(ours["p50_ms"]), 2)
 
     return {
         "chunks": qa.index.size,

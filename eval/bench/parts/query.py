@@ -44,14 +44,14 @@ def bench_query() -> Figures:
             for path in ("ask", "search")
         }
     served.close()
-    embed_p50 = float(single["embed"]["p50_ms"])  # type: ignore[index]
+    embed_p50 = float(single["embed"]["p50_ms"])
     return {
         "questions": len(questions.gold),
         "single_client": single,
         "throughput_rps": rates,
-        "ask_p50_over_embed": round(float(single["ask"]["p50_ms"]) / embed_p50, 2),  # type: ignore[index]
+        "ask_p50_over_embed": round(float(single["ask"]["p50_ms"]) / embed_p50, 2),
         "ask_p50_over_served_embed": round(
-            float(single["ask"]["p50_ms"]) / float(single["embed_served"]["p50_ms"]),  # type: ignore[index]
+            float(single["ask"]["p50_ms"]) / float(single["embed_served"]["p50_ms"]),
             2,
         ),
         "ask_16_over_1": round(rates["ask"]["16"] / rates["ask"]["1"], 2),
