@@ -47,6 +47,8 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
+from citeqa_errors import ModelError, ModelUnavailable
+
 if TYPE_CHECKING:
     import onnxruntime
     import torch
@@ -127,11 +129,11 @@ class Encoder:
             self._model = SentenceTransformer(self.source, device=self.device, local_files_only=True)
         except OSError as error:
             if not Path(self.source).exists():  # a hub id: the library's message speaks of connecting
-                raise ValueError(
+                raise ModelUnavailable(
                     f"cannot load embedding model {self.source!r}: not a folder, and not in the Hugging Face "
                     "cache (models are never downloaded at run time)"
                 ) from None
-            raise ValueError(f"cannot load embedding model {self.source!r}: {error}") from None
+            raise ModelUnavailable(f"cannot load embedding model {self.source!r}: {error}") from None
         probe = [round(float(x), 4) for x in self.encode("query", [PROBE_TEXT])[0][:PROBE_DIMS]]
         dimension = self._model.get_embedding_dimension()
         assert dimension is not None
@@ -362,7 +364,7 @@ def unit_float32(vectors: np.ndarray) -> np.ndarray:
     return vectors / np.where(norms > 0, norms, 1)
 
 
-class ModelProcessError(RuntimeError):
+class ModelProcessError(ModelError, RuntimeError):
     """The model's process failed to start or stopped."""
 
 
@@ -396,7 +398,7 @@ class EncoderProcess:
         status, value = self._receive(connection, process)
         if status != "ready":
             _end(connection, process)
-            raise ValueError(value)
+            raise ModelUnavailable(value)
         self._connection, self._process = connection, process
         return value  # type: ignore[return-value]
 

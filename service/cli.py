@@ -7,17 +7,15 @@ import json
 import os
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
+from citeqa_errors import CiteqaError, ConfigurationError, InputError
 from indexer.encoder import stay_offline
-from indexer.index_files import IndexUnavailable
-from indexer.location import IndexLocked
 from service.config import Settings
-from service.answering.qa import ModeUnavailable
 
 if TYPE_CHECKING:
     from indexer.build import Indexer, IndexReport
@@ -33,31 +31,44 @@ def main(argv: Sequence[str] | None = None) -> int:
     args, unknown = parser.parse_known_args(argv)
     if unknown:  # with the command's own usage line, not the top level's
         args.command.error(f"unrecognized arguments: {' '.join(unknown)}")
+    return reported(lambda: args.run(_settings(args), args))
+
+
+def reported(run: Callable[[], int]) -> int:
+    """The exit code of ``run``, or of what it raised, told on stderr in one line: the one place a failure
+    becomes an exit code. 2 for a ``CiteqaError`` and for an ``OSError`` (a path that is a folder where a
+    file was meant, or one not writable); 0 when the output was piped into a command that stopped reading
+    (``head``)."""
+    try:
+        return int(run())
+    except CiteqaError as error:
+        print(f"citeqa: {error}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        sys.stderr.close()
+        return 0
+    except OSError as error:
+        print(f"citeqa: {_os_error(error)}", file=sys.stderr)
+        return 2
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    """The settings of the environment with the options given on top; ``ConfigurationError`` naming each
+    bad one as the user set it."""
     overrides = {
         key: value
         for key, value in vars(args).items()
         if key in Settings.model_fields and value is not None
     }
     try:
-        settings = Settings(**overrides)
+        return Settings(**overrides)
     except ValidationError as error:
-        problems = "; ".join(
-            f"{_setting_source(args.command, str(problem['loc'][0]), overrides)}: {problem['msg']}"
-            for problem in error.errors()
-        )
-        print(f"citeqa: {problems}", file=sys.stderr)
-        return 2
-    try:
-        return int(args.run(settings, args))
-    except (IndexUnavailable, IndexLocked, ModeUnavailable, ValueError, RuntimeError) as error:
-        print(f"citeqa: {error}", file=sys.stderr)
-        return 2
-    except BrokenPipeError:  # output piped into `head` and the like
-        sys.stderr.close()
-        return 0
-    except OSError as error:  # a path that is a folder where a file was meant, or one not writable
-        print(f"citeqa: {_os_error(error)}", file=sys.stderr)
-        return 2
+        raise ConfigurationError(
+            "; ".join(
+                f"{_setting_source(args.command, str(problem['loc'][0]), overrides)}: {problem['msg']}"
+                for problem in error.errors()
+            )
+        ) from None
 
 
 def _setting_source(command: argparse.ArgumentParser, field: str, given: dict[str, object]) -> str:
@@ -296,7 +307,7 @@ def _count(number: int, noun: str) -> str:
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
     _check_index(settings)  # before the imports and the model load: a wrong path is told in a second
     if args.pid_file and not args.pid_file.parent.is_dir():
-        raise ValueError(f"--pid-file: the folder {args.pid_file.parent} does not exist")
+        raise ConfigurationError(f"--pid-file: the folder {args.pid_file.parent} does not exist")
     _check_address(settings.host, settings.port)
     from service.serving import serve
 
@@ -325,7 +336,7 @@ def _check_address(host: str, port: int) -> None:
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server does
             probe.bind(address)
     except OSError as error:
-        raise ValueError(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
+        raise ConfigurationError(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
 
 
 def _ask(settings: Settings, args: argparse.Namespace) -> int:
@@ -341,7 +352,7 @@ def _ask(settings: Settings, args: argparse.Namespace) -> int:
             period=args.period,
         )
     except ValidationError as error:
-        raise ValueError(_plain(error, args.command)) from None
+        raise InputError(_plain(error, args.command)) from None
     _check_index(settings)
     from service.answering.qa import QuestionAnswering
 
@@ -392,7 +403,7 @@ def _eval(settings: Settings, args: argparse.Namespace) -> int:
 
     gates = [_gate(text) for text in args.fail_under]
     if args.report and args.report.exists() and not args.report.is_dir():
-        raise ValueError(f"--report {args.report}: not a folder (the reports are written into one)")
+        raise ConfigurationError(f"--report {args.report}: not a folder (the reports are written into one)")
     items = load_gold(args.gold, args.format)
     if args.half:
         items = split_half(items, args.half)
@@ -415,7 +426,7 @@ def _eval(settings: Settings, args: argparse.Namespace) -> int:
     failed = []
     for metric, threshold in gates:
         if metric not in run.metrics:
-            raise ValueError(f"--fail-under: no metric {metric!r} (metrics: {', '.join(run.metrics)})")
+            raise ConfigurationError(f"--fail-under: no metric {metric!r} (metrics: {', '.join(run.metrics)})")
         value = run.metrics[metric]
         worse = value is None or (value > threshold if metric in LOWER_IS_BETTER else value < threshold)
         if worse:
@@ -434,9 +445,9 @@ def _gate(text: str) -> tuple[str, float]:
     try:
         threshold = float(value)
     except ValueError:
-        raise ValueError(f"--fail-under takes METRIC=VALUE, e.g. accuracy=0.6 (got {text!r})") from None
+        raise ConfigurationError(f"--fail-under takes METRIC=VALUE, e.g. accuracy=0.6 (got {text!r})") from None
     if not definition(metric):
-        raise ValueError(f"--fail-under: no metric {metric!r} (metrics: {', '.join(METRIC_NAMES)})")
+        raise ConfigurationError(f"--fail-under: no metric {metric!r} (metrics: {', '.join(METRIC_NAMES)})")
     return metric, threshold
 
 

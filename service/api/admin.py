@@ -1,31 +1,17 @@
-"""Hot reload of the index: ``POST /admin/reload`` (with the admin key) and SIGHUP to `citeqa serve`,
-reaching every worker when there are several (service/serving.py).
-
-Both load the index on disk aside and swap it in (``QuestionAnswering.reload``); requests running
-meanwhile finish on the old index, and an index that cannot be loaded leaves the old one serving.
-"""
+"""``POST /admin/reload``: the index on disk reloaded on an operator's request (service/api/reload.py)."""
 
 from __future__ import annotations
 
-import logging
-import os
-import signal
-import threading
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request, status
-from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from indexer.index_files import IndexUnavailable
 from service.api.access import key_hash, matches, presented_key, unauthorized
 from service.api.deps import AccessDep, QADep
 from service.api.errors import documented
-from service.answering.qa import QuestionAnswering
+from service.api.reload import reload_logged, reload_other_workers
 from service.api.schemas import ReloadResult
-from service.answering.search_index import SearchIndex
-
-logger = logging.getLogger("citeqa")
 
 router = APIRouter(prefix="/admin")
 
@@ -54,37 +40,8 @@ AdminDep = Annotated[None, Depends(admin)]
     response_model=ReloadResult,
     responses=documented(401, 403, 404, 409, 429),
 )
-async def reload(request: Request, qa: QADep, _: AdminDep) -> ReloadResult | JSONResponse:
+async def reload(request: Request, qa: QADep, _: AdminDep) -> ReloadResult:
     """Load the index on disk and serve it from now on (in every worker: this one answers once it has)."""
     index = await run_in_threadpool(reload_logged, qa, "admin")
-    if isinstance(index, str):
-        return JSONResponse({"detail": f"the index was not reloaded: {index}"}, status_code=409)
     reload_other_workers(request.app.state.supervisor)
     return ReloadResult(status="reloaded", documents=len(index.data.documents), chunks=index.size)
-
-
-def reload_other_workers(supervisor: int | None) -> None:
-    """SIGHUP to the ``supervisor`` of several workers, which forwards it to all but this one; nothing when
-    this process serves alone, or its supervisor is gone (the process id may be another's by now)."""
-    if supervisor is not None and os.getppid() == supervisor:
-        os.kill(supervisor, signal.SIGHUP)
-
-
-def reload_logged(qa: QuestionAnswering, trigger: str) -> SearchIndex | str:
-    """The index now served, or why the one on disk was refused."""
-    try:
-        index = qa.reload()
-    except (IndexUnavailable, ValueError) as error:
-        logger.error("index reload (%s) failed, the previous index keeps serving: %s", trigger, error)
-        return str(error)
-    logger.info("index reloaded (%s): %d documents, %d chunks", trigger, len(index.data.documents), index.size)
-    return index
-
-
-def reload_on_sighup(qa: QuestionAnswering) -> None:
-    """SIGHUP reloads in a thread of its own, so the server keeps answering while the index loads."""
-
-    def handle(signum: int, frame: object) -> None:
-        threading.Thread(target=reload_logged, args=(qa, "SIGHUP"), name="citeqa-reload", daemon=True).start()
-
-    signal.signal(signal.SIGHUP, handle)

@@ -15,15 +15,14 @@ from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException
 
-from indexer.encoder import ModelProcessError
-from indexer.index_files import IndexUnavailable
+from citeqa_errors import CiteqaError
 from service.api import admin, api_docs, metrics, openai_chat, streaming, widget
 from service.api.access import API_KEY_HEADER, SITE_KEY_HEADER, Access
 from service.api.body_limit import BodyLimit
 from service.config import Settings
 from service.api.cors import CORS
-from service.api.deps import GUARDED, GUARDED_JSON, QADep, ReadyQADep, require_mode
-from service.api.errors import documented, http_error, internal_error, invalid_request, model_unavailable
+from service.api.deps import GUARDED, GUARDED_JSON, QADep, ReadyQADep
+from service.api.errors import citeqa_error, documented, http_error, internal_error, invalid_request
 from service.answering.filters import COMPANY, DOC_PREFIX, MAX_DOC_PREFIX, PERIOD, DocumentFilter
 from service.api.mcp import GuardedMCP, create_mcp
 from service.api.metrics import Metrics
@@ -87,7 +86,7 @@ def create_app(
     )
     app.add_middleware(RequestLog, metrics=app.state.metrics, worker=os.getpid() if supervisor else None)
     app.add_exception_handler(Exception, internal_error)
-    app.add_exception_handler(ModelProcessError, model_unavailable)
+    app.add_exception_handler(CiteqaError, citeqa_error)
     app.add_exception_handler(RequestValidationError, invalid_request)
     app.add_exception_handler(HTTPException, http_error)
     question_errors = documented(400, 401, 413, 415, 422, 429, 503)
@@ -122,7 +121,7 @@ def create_app(
 
     @app.post("/ask", response_model=AskResponse, dependencies=GUARDED_JSON, responses=question_errors)
     async def ask(request: AskRequest, qa: ReadyQADep) -> AskResponse:
-        require_mode(qa, request.mode)
+        qa.check_mode(request.mode)  # ModeUnavailable (a 400) before any work
         return AskResponse.of(
             await qa.ask_async(request.question, request.top_k, request.history, request.mode, request.where)
         )
@@ -145,5 +144,5 @@ def create_app(
 def _load(qa: QuestionAnswering) -> None:
     try:
         qa.warm_up()
-    except (IndexUnavailable, ValueError) as error:
+    except CiteqaError as error:  # kept for /readyz and /ask to answer with
         logger.error("citeqa cannot serve: %s", error)

@@ -17,6 +17,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictStr, model_validator
 
+from citeqa_errors import InputError
 from service.answering.answerer import Answer
 from service.answering.closest import quoted
 from service.api.deps import ReadyQADep
@@ -38,9 +39,9 @@ def read_role(role: object) -> object:
     if role == "developer":
         return "system"
     if role in ("tool", "function"):
-        raise ValueError(f"role {role!r} is not accepted: citeqa calls no tools, so there is no tool result to read")
+        raise InputError(f"role {role!r} is not accepted: citeqa calls no tools, so there is no tool result to read")
     if role not in ("system", "user", "assistant"):
-        raise ValueError(f"role {role!r} is not one of system, developer, user or assistant")
+        raise InputError(f"role {role!r} is not one of system, developer, user or assistant")
     return role
 
 
@@ -69,11 +70,11 @@ class ChatRequest(BaseModel):
     @model_validator(mode="after")
     def _asks_something(self) -> ChatRequest:
         if not self.user_texts:
-            raise ValueError("messages must contain at least one user message (the question)")
+            raise InputError("messages must contain at least one user message (the question)")
         try:
             trimmed(self.user_texts[-1])
-        except ValueError as error:
-            raise ValueError(f"the last user message (the question) {error}") from None
+        except InputError as error:
+            raise InputError(f"the last user message (the question) {error}") from None
         return self
 
     @property

@@ -15,7 +15,7 @@ from starlette.concurrency import iterate_in_threadpool
 
 from indexer.claims import render_with_group
 from service.answering.answerer import Answer
-from service.api.deps import ReadyQADep, require_mode
+from service.api.deps import ReadyQADep
 from service.answering.qa import Mode, QuestionAnswering, Retrieval
 from service.api.schemas import AskRequest, CitationOut, ClosestOut, Source
 
@@ -102,6 +102,6 @@ async def answer_deltas(
 )
 def ask_stream(body: AskRequest, request: Request, qa: ReadyQADep) -> StreamingResponse:
     """The answer to the same body as ``/ask`` as Server-Sent Events."""
-    require_mode(qa, body.mode)
+    qa.check_mode(body.mode)  # ModeUnavailable (a 400) before the stream starts
     return event_stream(request, ask_events(qa, body))
 
