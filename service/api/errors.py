@@ -55,6 +55,10 @@ def documented(*codes: int) -> dict[int | str, dict[str, object]]:
     return {code: {"model": ErrorBody, "description": _MEANINGS[code]} for code in codes}
 
 
+# What a question route (``/ask``, ``/ask/stream``, the chat endpoint) may answer instead of an answer.
+QUESTION_ERRORS = documented(400, 401, 413, 415, 422, 429, 503)
+
+
 async def internal_error(request: Request, error: Exception) -> JSONResponse:
     """A bug, not bad input: logged with its request id, answered as JSON without internals."""
     request_id = request.scope.get("citeqa.request_id", "")
