@@ -1,6 +1,6 @@
 """citeqa's errors: one base, ``CiteqaError``, and a group for each kind of fault, so that each edge maps
 them once, by group: the HTTP app to a status code (``service/api/errors.py``), the ``citeqa`` command to
-an exit code (``service/cli.py``). docs/errors.md lists every class with both.
+an exit code (``service/cli/errors.py``). docs/errors.md lists every class with both.
 
 A top-level module, below ``indexer``, ``service`` and ``eval``, since all three raise them. An error that
 one module raises is defined there as a subclass of its group here (``IndexUnavailable`` in

@@ -104,7 +104,7 @@ def run_worker(
 
 def _worker(settings: Settings, listener: socket.socket, ready: SimpleQueue[int]) -> None:
     """A worker process: an index it cannot load is told in one line and exit code, as by a single process."""
-    from service.cli import reported
+    from service.cli.errors import reported
 
     def work() -> int:
         run_worker(settings, listener, ready)

@@ -13,7 +13,7 @@ from eval.datasets import GoldFormatError
 from indexer.location import IndexLocked
 from indexer.markers import markers_in
 from service.answering.qa import ModeUnavailable
-from service.cli import reported
+from service.cli.errors import reported
 from tests.conftest import run_citeqa
 
 
