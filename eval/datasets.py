@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from citeqa_errors import InputError
 from indexer.markers import markers_in
 
 # The FinanceBench sample beside the checkout (``CITEQA_FINANCEBENCH_DIR`` elsewhere, or a path where
@@ -30,7 +31,7 @@ Format = Literal["citeqa", "ragas", "beir", "financebench"]
 FORMATS: tuple[Format, ...] = ("citeqa", "ragas", "beir", "financebench")
 
 
-class GoldFormatError(ValueError):
+class GoldFormatError(InputError):
     """A gold file that does not parse; the message names the file, line and field."""
 
 

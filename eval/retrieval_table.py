@@ -26,9 +26,9 @@ from eval.datasets import FINANCEBENCH_DIR, GoldItem, in_fitting_half, load_gold
 from eval.metrics import Scored, summarise
 from eval.runner import in_process, run_eval
 from indexer.embedder import Embedder
-from service.cli import make_indexer
-from service.config import Settings
 from service.answering.qa import QuestionAnswering
+from service.cli.index import make_indexer
+from service.config import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 FINANCEBENCH = FINANCEBENCH_DIR

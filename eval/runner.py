@@ -10,6 +10,7 @@ from typing import Any, Protocol
 import httpx
 from tqdm.auto import tqdm
 
+from citeqa_errors import ServerError
 from eval.datasets import GoldItem
 from eval.metrics import Scored, score, summarise
 from service.answering.qa import Mode, QuestionAnswering
@@ -35,10 +36,6 @@ def in_process(qa: QuestionAnswering, mode: Mode | None = None) -> Asker:
 
 _RATE_LIMITED_TRIES = 30
 _MAX_WAIT_SECONDS = 10.0
-
-
-class ServerError(RuntimeError):
-    """The server did not answer a gold question; the message gives the status and its detail."""
 
 
 def over_http(client: httpx.Client, mode: Mode | None = None) -> Asker:

@@ -12,6 +12,7 @@ from typing import Protocol
 import numpy as np
 from tqdm.auto import tqdm
 
+from citeqa_errors import ConfigurationError, InputError
 from indexer.chunking import make_splitter
 from indexer.claims import split_claims
 from indexer.clauses import CLAUSE_SLOTS, clauses_of
@@ -177,7 +178,7 @@ class Indexer:
 
     def run(self, corpus_dir: Path, index_dir: Path) -> IndexReport:
         if corpus_dir.is_file():
-            raise ValueError(f"{corpus_dir} is a file; give the corpus folder that holds the reports")
+            raise InputError(f"{corpus_dir} is a file; give the corpus folder that holds the reports")
         if not corpus_dir.is_dir():
             raise FileNotFoundError(f"corpus folder {corpus_dir} does not exist")
         location = IndexLocation(index_dir)
@@ -224,7 +225,7 @@ class Indexer:
         """Load the model (the embedder loads it once) and check the chunk size against what it reads."""
         self.warm_up()
         if self.chunk_size > self.embedder.text_tokens:
-            raise ValueError(
+            raise ConfigurationError(
                 f"chunks of {self.chunk_size} tokens are longer than the model reads ({self.embedder.text_tokens}): "
                 f"the rest of each would never be found; give a chunk size of at most {self.embedder.text_tokens}"
             )

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Literal, TypeVar
 
 import numpy as np
 
+from citeqa_errors import ModelUnavailable
 from indexer.encoder import Encoder, ModelInfo
 from indexer.model_process import EncoderProcess
 from indexer.runtime import Runtime
@@ -57,7 +58,7 @@ def resolve_model(model: str | None) -> tuple[str, str]:
     if path.exists():
         return path.resolve().name, str(path.resolve())
     if path.is_absolute() or model.startswith((".", "~")) or model.count("/") > 1:  # a path, not a hub id
-        raise ValueError(f"no model folder at {path}")
+        raise ModelUnavailable(f"no model folder at {path}")
     return model, model
 
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
+from citeqa_errors import ModelUnavailable
 from indexer.forward import CHECK_TEXTS, PROBE_TEXT, tensors
 from indexer.runtime import Runtime, forward_for, onnx_forward, traced_forward
 
@@ -79,11 +80,11 @@ class Encoder:
             self._model = SentenceTransformer(self.source, device=self.device, local_files_only=True)
         except OSError as error:
             if not Path(self.source).exists():  # a hub id: the library's message speaks of connecting
-                raise ValueError(
+                raise ModelUnavailable(
                     f"cannot load embedding model {self.source!r}: not a folder, and not in the Hugging Face "
                     "cache (models are never downloaded at run time)"
                 ) from None
-            raise ValueError(f"cannot load embedding model {self.source!r}: {error}") from None
+            raise ModelUnavailable(f"cannot load embedding model {self.source!r}: {error}") from None
         probe = [round(float(x), 4) for x in self.encode("query", [PROBE_TEXT])[0][:PROBE_DIMS]]
         dimension = self._model.get_embedding_dimension()
         assert dimension is not None

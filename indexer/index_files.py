@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from citeqa_errors import IndexFault
 from indexer.lexical import LexicalIndex
 from indexer.records import StoredRecords, connect
 from indexer.store import FaissStore
@@ -34,8 +35,16 @@ INDEX_ENTRIES = frozenset(
 )
 
 
-class IndexUnavailable(Exception):
-    """The index is missing, damaged or was built for another model or format; the message says which."""
+class IndexUnavailable(IndexFault):
+    """The index cannot be served: missing, or one of the two below; the message says which."""
+
+
+class IndexDamaged(IndexUnavailable):
+    """The index's files do not read, or do not agree with each other: a build was cut short or a file edited."""
+
+
+class IndexIncompatible(IndexUnavailable):
+    """The index was written in another format version, or with another model, than this citeqa reads it with."""
 
 
 @dataclass(frozen=True)
@@ -144,11 +153,11 @@ def read_manifest(index_dir: Path, named: Path | None = None) -> Manifest:
         raw = json.loads(path.read_text(encoding="utf-8"))
         manifest = Manifest(**raw)
     except (ValueError, TypeError) as error:
-        raise IndexUnavailable(
+        raise IndexDamaged(
             f"the manifest {path} is damaged ({error}): rebuild with {build_command(named)}"
         ) from None
     if manifest.format_version != FORMAT_VERSION:
-        raise IndexUnavailable(
+        raise IndexIncompatible(
             f"the index at {named} has format {manifest.format_version}, this citeqa reads "
             f"format {FORMAT_VERSION}: rebuild it with {build_command(named)}"
         )
@@ -163,7 +172,7 @@ def check_model(manifest: Manifest, name: str, dimension: int, probe: list[float
     """
     if not same_model(manifest, dimension, probe):
         built = manifest.model
-        raise IndexUnavailable(
+        raise IndexIncompatible(
             f"the index was built with model {built.get('name')!r} (dimension {built.get('dimension')}), "
             f"but the service is configured with {name!r} (dimension {dimension}), which embeds text "
             f"differently: rebuild the index with {build_command(index_dir, name)}, or configure the model it "
@@ -192,7 +201,7 @@ def read_index(index_dir: Path, with_store: bool = True) -> IndexData:
         store = FaissStore.load(build / FAISS_FILE) if with_store else None
         lexical = LexicalIndex.load(build / LEXICAL_DIR) if with_store and chunks else None
     except (OSError, ValueError, EOFError, sqlite3.Error, RuntimeError) as error:
-        raise IndexUnavailable(
+        raise IndexDamaged(
             f"the index at {index_dir} is damaged ({error}): rebuild with {build_command(index_dir)}"
         ) from None
     consistent = (
@@ -204,7 +213,7 @@ def read_index(index_dir: Path, with_store: bool = True) -> IndexData:
         and manifest.counts.get("chunks") == len(chunks)
     )
     if not consistent:
-        raise IndexUnavailable(f"the index at {index_dir} is inconsistent: rebuild with {build_command(index_dir)}")
+        raise IndexDamaged(f"the index at {index_dir} is inconsistent: rebuild with {build_command(index_dir)}")
     return IndexData(
         manifest, documents, chunks, sentences, chunk_vectors, sentence_vectors, store, lexical, claim_terms,
         clause_vectors,

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from citeqa_errors import InputError
 from indexer.normalise import normalise
 
 SUPPORTED_SUFFIXES = frozenset({".txt", ".md", ".markdown", ".html", ".htm", ".pdf"})
@@ -20,7 +21,7 @@ _TITLE_MIN_CHARS = 12
 _TITLE_MAX_CHARS = 160
 
 
-class UnreadableDocument(Exception):
+class UnreadableDocument(InputError):
     """A corpus file that cannot be turned into text; the message says why."""
 
 

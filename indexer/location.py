@@ -17,17 +17,18 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from citeqa_errors import IndexFault
 from indexer.index_files import INDEX_ENTRIES, MANIFEST
 
 # Names of the unexpected files shown when an index folder is refused.
 _SHOWN_ENTRIES = 3
 
 
-class IndexLocked(Exception):
+class IndexLocked(IndexFault):
     """Another build of the same index is running."""
 
 
-class NotAnIndexFolder(ValueError):
+class NotAnIndexFolder(IndexFault, ValueError):
     """``index_dir`` holds something other than an index, which publishing a build would replace."""
 
 

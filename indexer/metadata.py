@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from citeqa_errors import InputError
 from indexer.terms import full_year, lexical_terms
 
 SIDECARS = ("metadata.jsonl", "metadata.json")
@@ -23,6 +24,10 @@ FIELDS = ("company", "period", "title")
 _PERIOD = re.compile(r"^(?:FY((?:19|20)?\d{2})|((?:19|20)\d{2}))(?:[-_ ]?([QH][1-4]))?$", re.IGNORECASE)
 _PART_OF_YEAR = re.compile(r"^[QH][1-4]$", re.IGNORECASE)
 _NAME_SEPARATORS = re.compile(r"[\s_.\-]+")
+
+
+class MetadataError(InputError):
+    """The corpus's metadata sidecar does not parse; the message names the file and line, or the document."""
 
 
 @dataclass(frozen=True)
@@ -66,7 +71,7 @@ def from_name(doc_id: str) -> DocumentMetadata:
 
 
 def read_sidecar(corpus_dir: Path) -> dict[str, DocumentMetadata]:
-    """The sidecar's metadata by doc_id (empty without one); ``ValueError`` naming the line when it
+    """The sidecar's metadata by doc_id (empty without one); ``MetadataError`` naming the line when it
     does not parse, so a mistake is not silently ignored."""
     entries: dict[str, dict[str, Any]] = {}
     jsonl, whole = (corpus_dir / name for name in SIDECARS)
@@ -75,12 +80,12 @@ def read_sidecar(corpus_dir: Path) -> dict[str, DocumentMetadata]:
             if line.strip():
                 record = _parse(line, f"{jsonl}:{number}")
                 if not isinstance(record, dict) or not isinstance(record.get("doc_id"), str):
-                    raise ValueError(f"{jsonl}:{number}: each line must be an object with a doc_id string")
+                    raise MetadataError(f"{jsonl}:{number}: each line must be an object with a doc_id string")
                 entries[record["doc_id"]] = record
     elif whole.is_file():
         records = _parse(whole.read_text(encoding="utf-8"), str(whole))
         if not isinstance(records, dict) or not all(isinstance(r, dict) for r in records.values()):
-            raise ValueError(f"{whole}: must be an object mapping each doc_id to an object of fields")
+            raise MetadataError(f"{whole}: must be an object mapping each doc_id to an object of fields")
         entries = records
     return {doc_id: _metadata(record, doc_id, corpus_dir) for doc_id, record in entries.items()}
 
@@ -107,17 +112,17 @@ def _parse(text: str, where: str) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as error:
-        raise ValueError(f"{where}: not valid JSON ({error.msg})") from None
+        raise MetadataError(f"{where}: not valid JSON ({error.msg})") from None
 
 
 def _metadata(record: dict[str, Any], doc_id: str, corpus_dir: Path) -> DocumentMetadata:
     values = {field: record.get(field) or "" for field in FIELDS}
     for field, value in values.items():
         if not isinstance(value, str):
-            raise ValueError(f"metadata of {doc_id} in {corpus_dir}: {field} must be a string")
+            raise MetadataError(f"metadata of {doc_id} in {corpus_dir}: {field} must be a string")
     period = values["period"]
     if period and period_key(period) is None:
-        raise ValueError(
+        raise MetadataError(
             f"metadata of {doc_id} in {corpus_dir}: period {period!r} is not a year with an optional "
             "quarter or half (2023, FY2023, FY23, 2023Q2, 2023H1)"
         )

@@ -17,12 +17,13 @@ from pathlib import Path
 
 import numpy as np
 
+from citeqa_errors import ModelError, ModelUnavailable
 from indexer.encoder import Encoder, Kind, ModelInfo
 
 _ROOT = Path(__file__).resolve().parent.parent
 
 
-class ModelProcessError(RuntimeError):
+class ModelProcessError(ModelError, RuntimeError):
     """The model's process failed to start or stopped."""
 
 
@@ -56,7 +57,7 @@ class EncoderProcess:
         status, value = self._receive(connection, process)
         if status != "ready":
             _end(connection, process)
-            raise ValueError(value)
+            raise ModelUnavailable(value)
         self._connection, self._process = connection, process
         return value  # type: ignore[return-value]
 

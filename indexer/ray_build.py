@@ -21,6 +21,7 @@ import faiss
 import numpy as np
 from tqdm.auto import tqdm
 
+from citeqa_errors import ConfigurationError
 from indexer.embedder import Embedder, Precision
 from indexer.encoder import longest_first
 from indexer.runtime import Runtime
@@ -37,7 +38,7 @@ def import_ray() -> ModuleType:
         import ray
         import ray.data  # noqa: F401  (the extra brings Ray Data's own dependencies, pyarrow and pandas)
     except ImportError:
-        raise RuntimeError(RAY_MISSING) from None
+        raise ConfigurationError(RAY_MISSING) from None
     return ray
 
 

@@ -8,6 +8,7 @@ from typing import Annotated
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from citeqa_errors import ConfigurationError
 from indexer.embedder import Precision
 from indexer.runtime import Runtime
 from service.answering.fusion import NAME_WEIGHT, TEXT_WEIGHT, Fusion
@@ -112,7 +113,7 @@ class Settings(BaseSettings):
         for item in filter(None, (part.strip() for part in value.split(","))):
             key, at, origin = item.partition("@")
             if not (key and at and "://" in origin):
-                raise ValueError(f"a site key is written key@scheme://host[:port] (got {item!r})")
+                raise ConfigurationError(f"a site key is written key@scheme://host[:port] (got {item!r})")
             pairs[key] = origin.rstrip("/")
         return pairs
 

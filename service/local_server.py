@@ -15,10 +15,12 @@ from pathlib import Path
 
 import httpx
 
+from citeqa_errors import ServerError
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
-class ServerFailed(RuntimeError):
+class ServerFailed(ServerError):
     """The server exited or did not become ready; the message holds what it printed."""
 
 

@@ -57,9 +57,9 @@ def run_worker(
     ``listener``, telling ``ready`` once loaded."""
     import uvicorn
 
-    from service.api.admin import reload_on_sighup
-    from service.api.app import create_app
     from service.answering.qa import QuestionAnswering
+    from service.api.app import create_app
+    from service.api.reload import reload_on_sighup
     from service.logs import log_config
 
     supervisor = os.getppid() if listener is not None else None
@@ -103,14 +103,14 @@ def run_worker(
 
 
 def _worker(settings: Settings, listener: socket.socket, ready: SimpleQueue[int]) -> None:
-    """A worker process: an index it cannot load is told in one line, as by a single process."""
-    from indexer.index_files import IndexUnavailable
+    """A worker process: an index it cannot load is told in one line and exit code, as by a single process."""
+    from service.cli.errors import reported
 
-    try:
+    def work() -> int:
         run_worker(settings, listener, ready)
-    except (IndexUnavailable, ValueError) as error:
-        print(f"citeqa: {error}", file=sys.stderr)
-        sys.exit(2)
+        return 0
+
+    sys.exit(reported(work))
 
 
 def _stop_with_parent() -> None:

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from service.api.app import create_app
-from service.cli import _parser
+from service.cli.parser import build_parser
 from service.config import Settings
 from tests.support import ROOT
 
@@ -61,7 +61,7 @@ def test_every_manifest_parses_with_a_kind_and_a_name() -> None:
 
 def takes(command: list[str]) -> bool:
     try:
-        _parser().parse_args(command)
+        build_parser().parse_args(command)
     except SystemExit:  # an unknown command or option, or a bad value
         return False
     return True

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from citeqa_errors import InputError
 from indexer.index_files import DocumentRecord
 from indexer.metadata import company_key, period_key
 
@@ -48,15 +49,15 @@ class DocumentFilter:
 
 
 def checked_company(value: str) -> str:
-    """``value`` when it can name a company (it holds a letter or digit); ``ValueError`` otherwise."""
+    """``value`` when it can name a company (it holds a letter or digit); ``InputError`` otherwise."""
     if not company_key(value):
-        raise ValueError("must contain a letter or digit")
+        raise InputError("must contain a letter or digit")
     return value
 
 
 def checked_period(value: str) -> str:
-    """``value`` in the one spelling periods are stored in; ``ValueError`` saying what is accepted."""
+    """``value`` in the one spelling periods are stored in; ``InputError`` saying what is accepted."""
     period = period_key(value)
     if period is None:
-        raise ValueError("must be a year with an optional quarter or half: 2023, FY2023, FY23, 2023Q2, 2023H1")
+        raise InputError("must be a year with an optional quarter or half: 2023, FY2023, FY23, 2023Q2, 2023H1")
     return period

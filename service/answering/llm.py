@@ -14,11 +14,13 @@ from dataclasses import dataclass
 
 import httpx
 
+from citeqa_errors import ModelError
+
 Message = dict[str, str]
 _RETRYABLE = frozenset({429, 500, 502, 503, 504})
 
 
-class LLMUnavailable(Exception):
+class LLMUnavailable(ModelError):
     """The model did not produce a draft in time; the message says why (for logs and the response)."""
 
 

@@ -11,9 +11,9 @@ from typing import Literal
 
 import numpy as np
 
+from citeqa_errors import CiteqaError
 from indexer.claims import says_no_information
 from indexer.embedder import QUERY_CACHE_SIZE, Embedder, serving_threads
-from indexer.index_files import IndexUnavailable
 from service.answering.answerer import NOT_VERIFIED, Answer, Answerer, verified_answer
 from service.answering.closest import CLOSEST_LIMIT, Closest
 from service.answering.draft_check import DraftChecker
@@ -46,11 +46,11 @@ class Retrieval:
     parts: tuple[Retrieval, ...] = ()
 
 
-class NotReady(Exception):
+class NotReady(CiteqaError):
     """The model or index is not loaded (yet, or at all); the message says which."""
 
 
-class ModeUnavailable(Exception):
+class ModeUnavailable(CiteqaError):
     """Generated answers were asked for, but no language model is configured."""
 
 
@@ -88,7 +88,7 @@ class QuestionAnswering:
                 return
             try:
                 self._index = self._open()
-            except (IndexUnavailable, ValueError) as error:
+            except CiteqaError as error:
                 self.state, self.error = "failed", str(error)
                 raise
             self.state, self.error = "ready", None
@@ -100,7 +100,7 @@ class QuestionAnswering:
         with self._lock:
             try:
                 index = self._open()
-            except (IndexUnavailable, ValueError) as error:
+            except CiteqaError as error:
                 self._count("reload_failed")
                 if self._index is None:
                     self.state, self.error = "failed", str(error)

@@ -6,9 +6,9 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
 
-from service.api.access import Access, Client
-from service.answering.qa import Mode, ModeUnavailable, NotReady, QuestionAnswering
+from service.answering.qa import QuestionAnswering
 from service.answering.search_index import SearchIndex
+from service.api.access import Access, Client
 
 
 async def get_qa(request: Request) -> QuestionAnswering:
@@ -19,11 +19,8 @@ async def get_qa(request: Request) -> QuestionAnswering:
 
 
 async def get_ready_qa(qa: Annotated[QuestionAnswering, Depends(get_qa)]) -> QuestionAnswering:
-    """The pipeline, or 503 while the model and index are loading (or failed to load)."""
-    try:
-        _: SearchIndex = qa.index
-    except NotReady as error:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=str(error)) from None
+    """The pipeline, or ``NotReady`` (a 503) while the model and index are loading, or failed to load."""
+    _: SearchIndex = qa.index
     return qa
 
 
@@ -53,14 +50,6 @@ async def json_body(request: Request) -> None:
             status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
             detail=f"the body must be JSON (Content-Type: application/json), not {media_type or 'untyped'}",
         )
-
-
-def require_mode(qa: QuestionAnswering, mode: Mode | None) -> None:
-    """400 before any work when generated answers are asked for and no model is configured."""
-    try:
-        qa.check_mode(mode)
-    except ModeUnavailable as error:
-        raise HTTPException(status.HTTP_400_BAD_REQUEST, detail=str(error)) from None
 
 
 QADep = Annotated[QuestionAnswering, Depends(get_qa)]

@@ -1,4 +1,5 @@
-"""Error answers: what the OpenAPI schema documents for them, and the last resort for real bugs."""
+"""Error answers: a ``CiteqaError`` by its kind, what the OpenAPI schema documents for them, and the last
+resort for real bugs."""
 
 from __future__ import annotations
 
@@ -12,12 +13,28 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
 
+from citeqa_errors import CiteqaError, InputError, ModelError
+from indexer.model_process import ModelProcessError
+from service.answering.qa import ModeUnavailable, NotReady
+from service.api.reload import IndexNotReloaded
 from service.api.schemas import ErrorBody
 
 # The most of one text of the input a 422 repeats back.
 ECHOED_CHARS = 200
 
 logger = logging.getLogger("citeqa")
+
+# The status of each kind of error a request can meet: that of the first of an error's classes listed. A kind
+# not listed (a configuration error, say) is the server's fault, not the request's: a 500, logged as a bug.
+STATUS: dict[type[CiteqaError], int] = {
+    InputError: 422,
+    ModeUnavailable: 400,
+    IndexNotReloaded: 409,
+    NotReady: 503,
+    ModelError: 503,
+}
+# The model's process stopped under a request and is started again on the next one: a retry is the answer.
+MODEL_RESTART_SECONDS = 5
 
 _MEANINGS = {
     400: "the body cannot be parsed (not UTF-8 text), or generated answers were asked for but are off",
@@ -38,6 +55,10 @@ def documented(*codes: int) -> dict[int | str, dict[str, object]]:
     return {code: {"model": ErrorBody, "description": _MEANINGS[code]} for code in codes}
 
 
+# What a question route (``/ask``, ``/ask/stream``, the chat endpoint) may answer instead of an answer.
+QUESTION_ERRORS = documented(400, 401, 413, 415, 422, 429, 503)
+
+
 async def internal_error(request: Request, error: Exception) -> JSONResponse:
     """A bug, not bad input: logged with its request id, answered as JSON without internals."""
     request_id = request.scope.get("citeqa.request_id", "")
@@ -45,11 +66,17 @@ async def internal_error(request: Request, error: Exception) -> JSONResponse:
     return JSONResponse({"detail": f"internal error (request {request_id})"}, status_code=500)
 
 
-async def model_unavailable(request: Request, error: Exception) -> JSONResponse:
-    """The model's process stopped under a request: it is started again on the next one, so a retry
-    is the right answer, not a 500."""
-    logger.error("model process failed during %s %s: %s", request.method, request.url.path, error)
-    return JSONResponse({"detail": str(error)}, status_code=503, headers={"Retry-After": "5"})
+async def citeqa_error(request: Request, error: Exception) -> JSONResponse:
+    """A ``CiteqaError`` answered with the status of its kind (``STATUS``) and its message as ``detail``; a
+    failing model is logged too, as the operator's to see to."""
+    assert isinstance(error, CiteqaError)
+    status = next((STATUS[kind] for kind in type(error).__mro__ if kind in STATUS), None)
+    if status is None:
+        return await internal_error(request, error)
+    if isinstance(error, ModelError):
+        logger.error("model failed during %s %s: %s", request.method, request.url.path, error)
+    retry = {"Retry-After": str(MODEL_RESTART_SECONDS)} if isinstance(error, ModelProcessError) else None
+    return JSONResponse({"detail": str(error)}, status_code=status, headers=retry)
 
 
 async def invalid_request(request: Request, error: Exception) -> JSONResponse:

@@ -1,5 +1,5 @@
 """citeqa as a Model Context Protocol server: `citeqa mcp` over stdio, and `/mcp` (Streamable HTTP) in
-`citeqa serve`, with the official ``mcp`` SDK.
+`citeqa serve` (service/api/routes/mcp.py), with the official ``mcp`` SDK.
 
 An agent asks with the ``ask`` tool and gets what ``POST /ask`` gives: the answer whose every claim
 carries the report's own markers, its citations with the quoted sentence, and when nothing is verified
@@ -10,20 +10,13 @@ documents are listed as resources, each readable as its sentences with their mar
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Annotated, TypeVar
 from urllib.parse import quote, unquote
 
-from fastapi import HTTPException, Request
-from fastapi.responses import JSONResponse
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError
-from mcp.server.streamable_http_manager import StreamableHTTPASGIApp
-from mcp.server.transport_security import TransportSecuritySettings
 from mcp_types import CallToolResult, Resource, TextContent
 from pydantic import BaseModel, Field, ValidationError
-from starlette.types import Receive, Scope, Send
 
 from indexer.claims import render_with_group
 from service.answering.closest import quoted
@@ -176,43 +169,3 @@ def _search_text(result: SearchResult) -> str:
     return "\n\n".join(
         f"{n}. {s.doc_id} ({s.chunk_id}) {''.join(s.markers)}\n{s.text}" for n, s in enumerate(result.results, 1)
     )
-
-
-class GuardedMCP:
-    """``/mcp`` behind the same API keys and rate limits as ``/ask`` (the app's CORS middleware holds
-    its origin rules): a refused client gets the same JSON error, before the MCP server sees it."""
-
-    def __init__(self, server: MCPServer) -> None:
-        self.server = server
-        self.app: StreamableHTTPASGIApp | None = None
-
-    @asynccontextmanager
-    async def running(self) -> AsyncIterator[None]:
-        """Serve while the app runs: a session manager runs once, so each start of the app gets its own."""
-        # Stateless: a request needs no session another worker process may hold. Origins and hosts are
-        # the app's rules (CORS, keys), not the SDK's own localhost-only default.
-        self.server.streamable_http_app(
-            stateless_http=True,
-            json_response=True,
-            transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
-        )
-        manager = self.server.session_manager
-        async with manager.run():
-            self.app = StreamableHTTPASGIApp(manager)
-            try:
-                yield
-            finally:
-                self.app = None
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        request = Request(scope, receive)
-        try:
-            request.app.state.access.admit(request)
-        except HTTPException as error:
-            refused = JSONResponse({"detail": error.detail}, status_code=error.status_code, headers=error.headers)
-            await refused(scope, receive, send)
-            return
-        if self.app is None:  # the app is not running (started without its lifespan)
-            await JSONResponse({"detail": "the MCP endpoint is not running"}, status_code=503)(scope, receive, send)
-            return
-        await self.app(scope, receive, send)

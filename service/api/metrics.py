@@ -7,13 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from fastapi import APIRouter, Depends, Request, Response
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from service.api.deps import admit_operator
-from service.api.errors import documented
 from service.answering.qa import NotReady, QuestionAnswering
 
 # Any other method a client invents is counted as "other", so labels cannot grow without bound.
@@ -69,17 +66,3 @@ class _ServiceCollector(Collector):
         sizes = (("documents", len(index.data.documents)), ("chunks", index.size), ("sentences", len(index.sentences)))
         for name, value in sizes:
             yield GaugeMetricFamily(f"citeqa_index_{name}", f"{name} in the index being served", value=value)
-
-
-router = APIRouter()
-
-
-@router.get(
-    "/metrics",
-    response_class=Response,
-    dependencies=[Depends(admit_operator)],
-    responses={200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text format"}, **documented(401)},
-)
-def metrics(request: Request) -> Response:
-    registry: CollectorRegistry = request.app.state.metrics.registry
-    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

@@ -16,6 +16,7 @@ from pydantic import (
     StringConstraints,
 )
 
+from citeqa_errors import InputError
 from service.answering.answerer import Answer, Citation
 from service.answering.closest import Closest
 from service.answering.filters import (
@@ -42,7 +43,7 @@ def unicode_text(text: str) -> str:
     try:
         text.encode("utf-8")
     except UnicodeEncodeError as error:
-        raise ValueError(f"must be valid Unicode text: character {error.start} is a lone surrogate") from None
+        raise InputError(f"must be valid Unicode text: character {error.start} is a lone surrogate") from None
     return text
 
 
@@ -53,9 +54,9 @@ def trimmed(text: str) -> str:
     text = unicode_text(text).strip()
     # Invisible format characters (a zero-width space, a byte-order mark) are no more a question than spaces.
     if all(unicodedata.category(ch) == "Cf" for ch in text):
-        raise ValueError("must not be empty or only whitespace")
+        raise InputError("must not be empty or only whitespace")
     if len(text) > MAX_QUESTION_CHARS:
-        raise ValueError(f"must be at most {MAX_QUESTION_CHARS} characters (got {len(text)})")
+        raise InputError(f"must be at most {MAX_QUESTION_CHARS} characters (got {len(text)})")
     return text
 
 

@@ -1,4 +1,4 @@
-"""Server-Sent Events: ``POST /ask/stream`` and the streaming form of the chat endpoint.
+"""Server-Sent Events as the answer is made, for ``POST /ask/stream`` and the chat endpoint's streaming form.
 
 The passages go out as soon as they are retrieved, then the answer sentence by sentence, each with
 its whole marker group, so a reader sees where a claim comes from as the claim appears.
@@ -9,17 +9,14 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncGenerator, AsyncIterator
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import iterate_in_threadpool
 
 from indexer.claims import render_with_group
 from service.answering.answerer import Answer
-from service.api.deps import ReadyQADep, require_mode
 from service.answering.qa import Mode, QuestionAnswering, Retrieval
 from service.api.schemas import AskRequest, CitationOut, ClosestOut, Source
-
-router = APIRouter()
 
 # Proxies must pass events on as they come, and nobody may serve a stored copy.
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
@@ -93,15 +90,3 @@ async def answer_deltas(
             yield pieces[-1], update
         else:
             yield "", update
-
-
-@router.post(
-    "/ask/stream",
-    response_class=StreamingResponse,
-    responses={200: {"content": {"text/event-stream": {}}, "description": "sources, delta..., citations, done"}},
-)
-def ask_stream(body: AskRequest, request: Request, qa: ReadyQADep) -> StreamingResponse:
-    """The answer to the same body as ``/ask`` as Server-Sent Events."""
-    require_mode(qa, body.mode)
-    return event_stream(request, ask_events(qa, body))
-

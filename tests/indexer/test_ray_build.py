@@ -19,7 +19,7 @@ from indexer.index_files import read_index
 from indexer.ray_build import RAY_MISSING, RayCompute, fill_in_shards, local_cluster
 from indexer.store import FaissStore, empty_index
 from service.answering.search_index import SearchIndex
-from service.cli import make_indexer
+from service.cli.index import make_indexer
 from service.config import Settings
 from tests.support import CORPUS, ROOT, run_citeqa
 

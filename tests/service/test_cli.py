@@ -8,7 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from citeqa_errors import CiteqaError, ConfigurationError, InputError, ModelUnavailable, ServerError
+from eval.datasets import GoldFormatError
+from indexer.location import IndexLocked
 from indexer.markers import markers_in
+from service.answering.qa import ModeUnavailable
+from service.cli.errors import reported
 from tests.support import run_citeqa
 
 # Runs `citeqa` as a user does, in processes of its own.
@@ -140,3 +145,41 @@ def test_a_model_that_is_not_there_is_named_as_a_folder_or_as_not_cached(tmp_pat
     uncached = run_citeqa(*index, "--model", "no-such-org/no-such-model")
     assert uncached.returncode == 2
     assert uncached.stderr.strip().endswith("not in the Hugging Face cache (models are never downloaded at run time)")
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        IndexLocked("another `citeqa index` is building index; wait for it to finish"),
+        ConfigurationError("--report out: not a folder (the reports are written into one)"),
+        InputError("the question must not be empty or only whitespace"),
+        GoldFormatError("gold.jsonl holds no questions"),
+        ModelUnavailable("no model folder at model"),
+        ModeUnavailable("generated answers are off: set CITEQA_LLM_URL to an OpenAI-compatible server"),
+        ServerError("cannot reach http://127.0.0.1:1: [Errno 111] Connection refused"),
+    ],
+)
+def test_every_citeqa_error_exits_2_with_its_message_in_one_line(
+    error: CiteqaError, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def fails() -> int:
+        raise error
+
+    assert reported(fails) == 2
+    assert capsys.readouterr().err == f"citeqa: {error}\n"
+
+
+def test_a_path_that_cannot_be_written_is_named_with_the_reason(capsys: pytest.CaptureFixture[str]) -> None:
+    def fails() -> int:
+        raise IsADirectoryError(21, "Is a directory", "out.jsonl")
+
+    assert reported(fails) == 2
+    assert capsys.readouterr().err == "citeqa: out.jsonl: Is a directory\n"
+
+
+def test_a_bug_is_not_told_as_the_users_mistake() -> None:
+    def fails() -> int:
+        raise ValueError("not a CiteqaError: a traceback, not a one-line message")
+
+    with pytest.raises(ValueError, match="traceback"):
+        reported(fails)

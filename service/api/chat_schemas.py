@@ -1,4 +1,4 @@
-"""``POST /v1/chat/completions``: the answer in OpenAI's chat completions format, for its clients.
+"""OpenAI's chat completions format as citeqa reads and writes it: requests, completions and their chunks.
 
 The last user message is the question; earlier user messages are the conversation a follow-up is read
 with. The answer with its markers is the message content; ``citations``, ``sources`` and ``abstained``
@@ -8,23 +8,13 @@ place for them.
 
 from __future__ import annotations
 
-import time
-import uuid
-from collections.abc import AsyncGenerator
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Request
-from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictStr, model_validator
 
+from citeqa_errors import InputError
 from service.answering.answerer import Answer
-from service.answering.closest import quoted
-from service.api.deps import ReadyQADep
-from service.answering.qa import QuestionAnswering
 from service.api.schemas import MAX_HISTORY, MAX_QUESTION_CHARS, CitationOut, ClosestOut, Source, Text, trimmed
-from service.api.streaming import answer_deltas, event_stream, sse
-
-router = APIRouter(prefix="/v1")
 
 
 class TextPart(BaseModel):
@@ -38,9 +28,9 @@ def read_role(role: object) -> object:
     if role == "developer":
         return "system"
     if role in ("tool", "function"):
-        raise ValueError(f"role {role!r} is not accepted: citeqa calls no tools, so there is no tool result to read")
+        raise InputError(f"role {role!r} is not accepted: citeqa calls no tools, so there is no tool result to read")
     if role not in ("system", "user", "assistant"):
-        raise ValueError(f"role {role!r} is not one of system, developer, user or assistant")
+        raise InputError(f"role {role!r} is not one of system, developer, user or assistant")
     return role
 
 
@@ -69,11 +59,11 @@ class ChatRequest(BaseModel):
     @model_validator(mode="after")
     def _asks_something(self) -> ChatRequest:
         if not self.user_texts:
-            raise ValueError("messages must contain at least one user message (the question)")
+            raise InputError("messages must contain at least one user message (the question)")
         try:
             trimmed(self.user_texts[-1])
-        except ValueError as error:
-            raise ValueError(f"the last user message (the question) {error}") from None
+        except InputError as error:
+            raise InputError(f"the last user message (the question) {error}") from None
         return self
 
     @property
@@ -120,11 +110,6 @@ class Grounding(BaseModel):
         )
 
 
-def _closest_quoted(answer: Answer) -> str:
-    """The closest sentences, quoted after the message's text: a chat client shows only the content."""
-    return f"\n\n{quoted(c.text for c in answer.closest)}" if answer.closest else ""
-
-
 class ChatCompletion(Grounding):
     id: str
     object: Literal["chat.completion"] = "chat.completion"
@@ -154,47 +139,3 @@ class ChatCompletionChunk(BaseModel):
     sources: list[Source] | None = None
     abstained: bool | None = None
     closest: list[ClosestOut] | None = None
-
-
-@router.post(
-    "/chat/completions",
-    response_model=ChatCompletion,
-    responses={200: {"content": {"text/event-stream": {}}, "description": "chat.completion.chunk events if streaming"}},
-)
-async def chat_completions(
-    body: ChatRequest, request: Request, qa: ReadyQADep
-) -> ChatCompletion | StreamingResponse:
-    completion_id, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
-    if body.stream:
-        return event_stream(request, _chunks(qa, body, completion_id, created))
-    answer = await qa.ask_async(body.question, None, body.history)
-    return ChatCompletion(
-        id=completion_id,
-        created=created,
-        model=body.model,
-        choices=[Choice(message=AssistantMessage(content=answer.text + _closest_quoted(answer)))],
-        **Grounding.of(answer).model_dump(),
-    )
-
-
-async def _chunks(
-    qa: QuestionAnswering, body: ChatRequest, completion_id: str, created: int
-) -> AsyncGenerator[str, None]:
-    def chunk(delta: Delta, finish: Literal["stop"] | None = None, grounding: Grounding | None = None) -> str:
-        extra = grounding.model_dump() if grounding else {}
-        choice = ChunkChoice(delta=delta, finish_reason=finish)
-        data = ChatCompletionChunk(id=completion_id, created=created, model=body.model, choices=[choice], **extra)
-        return sse(data.model_dump_json(exclude_none=True))
-
-    yield chunk(Delta(role="assistant", content=""))
-    retrieval = await qa.retrieve_async(body.question, None, body.history)
-    answer: Answer | None = None
-    async for piece, answer in answer_deltas(qa, retrieval, None):
-        if piece:
-            yield chunk(Delta(content=piece))
-    assert answer is not None
-    if answer.closest:
-        yield chunk(Delta(content=_closest_quoted(answer)))
-    yield chunk(Delta(), "stop", Grounding.of(answer))
-    yield sse("[DONE]")
-
