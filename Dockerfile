@@ -16,7 +16,7 @@ WORKDIR /app
 
 # Dependencies first, so editing code or corpus does not reinstall them. The CPU build of torch
 # comes from PyTorch's CPU wheel index; PyPI's default build for Linux carries CUDA (several GB).
-COPY pyproject.toml README.md Makefile citeqa_errors.py ./
+COPY pyproject.toml README.md Makefile ./
 COPY indexer/ indexer/
 COPY service/ service/
 COPY eval/ eval/

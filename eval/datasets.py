@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from citeqa_errors import InputError
+from indexer.errors import InputError
 from indexer.markers import markers_in
 
 # The FinanceBench sample beside the checkout (``CITEQA_FINANCEBENCH_DIR`` elsewhere, or a path where

@@ -102,7 +102,10 @@ def summarise(results: list[Scored], k: int) -> dict[str, float | int | None]:
     with_evidence = [r for r in answerable if r.evidence_ranks]
     unanswerable = [r for r in results if not r.item.answerable]
     abstentions = [r for r in results if r.abstained]
-    metrics: dict[str, float | int | None] = {"questions": len(results), "accuracy": _mean([r.correct for r in results])}
+    metrics: dict[str, float | int | None] = {
+        "questions": len(results),
+        "accuracy": _mean([r.correct for r in results]),
+    }
     for cutoff in sorted({1, 3, 5, 10, k}):
         if cutoff <= k:
             metrics[f"hit@{cutoff}"] = _mean([_ranked_within(_first_rank(r), cutoff) for r in with_evidence])

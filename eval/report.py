@@ -203,7 +203,8 @@ def _html(data: dict[str, Any]) -> str:
 <p class="muted">Each defined below its bar; in full in <a href="{doc}">eval/README.md</a>.</p>
 {bars}</div>{latency}</div>
 <h2>Questions</h2>
-<table><thead><tr><th>id</th><th>result</th><th>question</th><th>answer</th><th>markers<br><span class="muted">answer / gold</span></th>
+<table><thead><tr><th>id</th><th>result</th><th>question</th><th>answer</th>\
+<th>markers<br><span class="muted">answer / gold</span></th>
 <th>evidence rank</th><th>ms</th></tr></thead><tbody>{rows}</tbody></table>
 </main></body></html>
 """
@@ -267,7 +268,10 @@ def _row(q: dict[str, Any]) -> str:
     )
     if q["answerable"]:
         facts = ", ".join(f'"{fact}"' for fact in q.get("expected_facts", []))
-        expected = f'<div class="muted">expected: {html.escape(facts or "an answer")} {html.escape(" ".join(q["gold_markers"]))}</div>'
+        expected = (
+            f'<div class="muted">expected: {html.escape(facts or "an answer")} '
+            f"{html.escape(' '.join(q['gold_markers']))}</div>"
+        )
     else:
         expected = '<div class="muted">expected: no verified answer</div>'
     if q.get("why"):

@@ -170,7 +170,10 @@ def _cell(value: float | None) -> str:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--financebench", type=Path, default=FINANCEBENCH, help=f"folder with corpus/ and dev.jsonl (default: {FINANCEBENCH})"
+        "--financebench",
+        type=Path,
+        default=FINANCEBENCH,
+        help=f"folder with corpus/ and dev.jsonl (default: {FINANCEBENCH})",
     )
     parser.add_argument("--seed-corpus", type=Path, default=ROOT / "corpus")
     parser.add_argument("--seed-gold", type=Path, default=ROOT / "eval" / "gold.jsonl")

@@ -10,9 +10,9 @@ from typing import Any, Protocol
 import httpx
 from tqdm.auto import tqdm
 
-from citeqa_errors import ServerError
 from eval.datasets import GoldItem
 from eval.metrics import Scored, score, summarise
+from indexer.errors import ServerError
 from service.answering.qa import Mode, QuestionAnswering
 from service.api.schemas import AskResponse
 

@@ -12,12 +12,12 @@ from typing import Protocol
 import numpy as np
 from tqdm.auto import tqdm
 
-from citeqa_errors import ConfigurationError, InputError
 from indexer.chunking import make_splitter
 from indexer.claims import split_claims
 from indexer.clauses import CLAUSE_SLOTS, clauses_of
 from indexer.embedder import Embedder
 from indexer.encoder import longest_first
+from indexer.errors import ConfigurationError, InputError
 from indexer.fingerprint import model_fingerprint, same_files
 from indexer.index_files import (
     MANIFEST,

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from itertools import groupby
-import logging
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter, TextSplitter
 

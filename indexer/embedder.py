@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Literal, TypeVar
 
 import numpy as np
 
-from citeqa_errors import ModelUnavailable
 from indexer.encoder import Encoder, ModelInfo
+from indexer.errors import ModelUnavailable
 from indexer.model_process import EncoderProcess
 from indexer.runtime import Runtime
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from citeqa_errors import ModelUnavailable
+from indexer.errors import ModelUnavailable
 from indexer.forward import CHECK_TEXTS, PROBE_TEXT, tensors
 from indexer.runtime import Runtime, forward_for, onnx_forward, traced_forward
 
@@ -97,7 +97,8 @@ class Encoder:
             self._model.to(torch.bfloat16)
             for module in self._model:
                 if hasattr(module, "processing_kwargs"):
-                    setattr(module, "processing_kwargs", {"text": {"pad_to_multiple_of": BF16_LENGTH_STEP}})
+                    # setattr: a Module's own __setattr__ is typed for tensors and modules only.
+                    setattr(module, "processing_kwargs", {"text": {"pad_to_multiple_of": BF16_LENGTH_STEP}})  # noqa: B010
         self._traced = traced_forward(self._model, self.device, self._agrees)
         runtime: Runtime = "onnx" if self._onnx is not None else "torch"
         return ModelInfo(self._dimension, max_tokens, probe, traced=self._traced is not None, runtime=runtime)

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from citeqa_errors import IndexFault
+from indexer.errors import IndexFault
 from indexer.lexical import LexicalIndex
 from indexer.records import StoredRecords, connect
 from indexer.store import FaissStore

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from citeqa_errors import IndexFault
+from indexer.errors import IndexFault
 from indexer.index_files import INDEX_ENTRIES, MANIFEST
 
 # Names of the unexpected files shown when an index folder is refused.

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from citeqa_errors import InputError
+from indexer.errors import InputError
 from indexer.terms import full_year, lexical_terms
 
 SIDECARS = ("metadata.jsonl", "metadata.json")

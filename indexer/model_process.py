@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from citeqa_errors import ModelError, ModelUnavailable
 from indexer.encoder import Encoder, Kind, ModelInfo
+from indexer.errors import ModelError, ModelUnavailable
 
 _ROOT = Path(__file__).resolve().parent.parent
 

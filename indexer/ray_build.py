@@ -21,9 +21,9 @@ import faiss
 import numpy as np
 from tqdm.auto import tqdm
 
-from citeqa_errors import ConfigurationError
 from indexer.embedder import Embedder, Precision
 from indexer.encoder import longest_first
+from indexer.errors import ConfigurationError
 from indexer.runtime import Runtime
 from indexer.store import FaissStore, IndexType, choose_index_type, empty_index
 

@@ -8,8 +8,8 @@ from typing import Annotated
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from citeqa_errors import ConfigurationError
 from indexer.embedder import Precision
+from indexer.errors import ConfigurationError
 from indexer.runtime import Runtime
 from service.answering.fusion import NAME_WEIGHT, TEXT_WEIGHT, Fusion
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import httpx
 
-from citeqa_errors import ServerError
+from indexer.errors import ServerError
 
 ROOT = Path(__file__).resolve().parent.parent
 

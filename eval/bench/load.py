@@ -222,7 +222,8 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"load: {args.clients} clients x {args.seconds:.0f} s against POST /ask on {server.url}")
     print(
-        f"  one client : {single.requests} requests, p50 {single.p(0.5) * 1000:.1f} ms, p95 {single.p(0.95) * 1000:.1f} ms"
+        f"  one client : {single.requests} requests, p50 {single.p(0.5) * 1000:.1f} ms, "
+        f"p95 {single.p(0.95) * 1000:.1f} ms"
     )
     print(
         f"  under load : {load.requests} requests ({load.requests / load.seconds:.1f}/s), "
@@ -234,7 +235,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  p95 ratio  : {load.p(0.95) / single.p(0.95):.2f}x (limit {limit})")
     print(f"  errors     : {sum(failures.values())}")
     print(
-        f"  server RSS : {rss_before / 2**20:.0f} MiB -> {rss_after / 2**20:.0f} MiB ({growth:+.1%}, limit {RSS_GROWTH:.0%})"
+        f"  server RSS : {rss_before / 2**20:.0f} MiB -> {rss_after / 2**20:.0f} MiB "
+        f"({growth:+.1%}, limit {RSS_GROWTH:.0%})"
     )
     answers = max(len(load.latencies), 1)
     server_ms, model_ms = (1000 * (after - before) / answers for after, before in zip(cpu_after, cpu_before))

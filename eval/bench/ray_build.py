@@ -86,7 +86,13 @@ def _same_index(local_dir: Path, ray_dir: Path, questions: Path) -> Figures:
     searches = [SearchIndex.open(folder, embedder) for folder in (local_dir, ray_dir)]
     texts = [json.loads(line)["question"] for line in questions.read_text(encoding="utf-8").splitlines()]
     same_top = sum(
-        len({tuple(hit.chunk.chunk_id for hit in index.search(embedder.embed_query(text), K, query=text)) for index in searches}) == 1
+        len(
+            {
+                tuple(hit.chunk.chunk_id for hit in index.search(embedder.embed_query(text), K, query=text))
+                for index in searches
+            }
+        )
+        == 1
         for text in texts
     )
     return {

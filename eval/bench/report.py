@@ -18,7 +18,9 @@ def targets(results: Results) -> list[tuple[str, str, bool]]:
     query, peer, build, scale = (results.get(part) for part in ("query", "peer", "build", "scale"))
     if query:
         ratio, served = query["ask_p50_over_embed"], query.get("ask_p50_over_served_embed")
-        figure = f"{ratio:.2f}× (model on every core)" + (f"; {served:.2f}× the served model's own time" if served else "")
+        figure = f"{ratio:.2f}× (model on every core)" + (
+            f"; {served:.2f}× the served model's own time" if served else ""
+        )
         rows.append(("`/ask` p50 ≤ 1.5 × one bare query embedding", figure, ratio <= 1.5))
         ratio = query["ask_16_over_1"]
         rows.append(("`/ask` throughput at 16 clients ≥ 2 × one client", f"{ratio:.2f}×", ratio >= 2))
@@ -201,7 +203,8 @@ def _scale_out_build(build: Results) -> list[str]:
         "",
         f"Ray over local: {build['ray_over_local']}× the throughput. Texts embedded a node: "
         f"{', '.join(str(count) for count in build['texts_by_node'])}. Same chunk ids: "
-        f"{'yes' if build['same_chunk_ids'] else '**no**'}; largest vector difference {build['max_vector_difference']:.1e}; "
+        f"{'yes' if build['same_chunk_ids'] else '**no**'}; "
+        f"largest vector difference {build['max_vector_difference']:.1e}; "
         f"the same top 5 for {build['same_top5']} of {build['questions']} dev questions.",
         "",
         f"The IVF index at {shards['vectors']:,} synthetic vectors (eval/bench/scale.py; {shards['lists']} lists): "

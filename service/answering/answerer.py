@@ -126,7 +126,9 @@ class Answerer:
         typed = [e for e in ranked if e.typed]
         if typed and self.verified(typed[0]):
             return verified_answer(self._answering_sentences(typed, index), hits)
-        return unverified(question, hits, index, self.ranker.rank(weighed, index, question_vector, CLOSEST_LIMIT), weighed)
+        return unverified(
+            question, hits, index, self.ranker.rank(weighed, index, question_vector, CLOSEST_LIMIT), weighed
+        )
 
     def gather_evidence(
         self, question: str, question_vector: np.ndarray, hits: list[Hit], index: SearchIndex, asked: Asked | None

@@ -121,7 +121,9 @@ def numbers_supported(
 
 def _in_passages(number: str, scale: str, hits: list[Hit], index: SearchIndex) -> bool:
     """In a passage, or in the document's name (a filing named for 2023 speaks of 2023)."""
-    return any(writes_amount(h.chunk.text, number, scale) or number in index.naming.naming_terms(h.chunk.doc_id) for h in hits)
+    return any(
+        writes_amount(h.chunk.text, number, scale) or number in index.naming.naming_terms(h.chunk.doc_id) for h in hits
+    )
 
 
 def writes_amount(text: str, number: str, scale: str) -> bool:

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from citeqa_errors import InputError
+from indexer.errors import InputError
 from indexer.index_files import DocumentRecord
 from indexer.metadata import company_key, period_key
 
 DOC_PREFIX = "search only documents whose doc_id (path in the corpus) starts with this, e.g. 'filings/2024/'"
 COMPANY = "search only documents of this company, compared without case, spaces or punctuation ('Best Buy' = 'BESTBUY')"
-PERIOD = "search only documents of this period or one within it: '2023' takes 2023, 2023Q2, 2023H1; also 'FY2023', 'FY23', '2023Q2'"
+PERIOD = (
+    "search only documents of this period or one within it: '2023' takes 2023, 2023Q2, 2023H1; "
+    "also 'FY2023', 'FY23', '2023Q2'"
+)
 MAX_DOC_PREFIX = 1000
 MAX_COMPANY = 200
 MAX_PERIOD = 20

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from citeqa_errors import ModelError
+from indexer.errors import ModelError
 
 Message = dict[str, str]
 _RETRYABLE = frozenset({429, 500, 502, 503, 504})

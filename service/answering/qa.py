@@ -11,9 +11,9 @@ from typing import Literal
 
 import numpy as np
 
-from citeqa_errors import CiteqaError
 from indexer.claims import says_no_information
 from indexer.embedder import QUERY_CACHE_SIZE, Embedder, serving_threads
+from indexer.errors import CiteqaError
 from service.answering.answerer import NOT_VERIFIED, Answer, Answerer, verified_answer
 from service.answering.closest import CLOSEST_LIMIT, Closest
 from service.answering.draft_check import DraftChecker

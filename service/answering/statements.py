@@ -62,7 +62,9 @@ _NOT_TERMS = frozenset(
         # How a figure is stated or computed, not what it is about.
         *(
             stem(w)
-            for w in "versus vs compared minus plus less divided times roughly approximately around nearly almost".split()
+            for w in (
+                "versus vs compared minus plus less divided times roughly approximately around nearly almost"
+            ).split()
         ),
     }
 )

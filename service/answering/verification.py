@@ -85,7 +85,7 @@ def read(text: str, question: bool) -> Reading:
 
 def _tokens(text: str, question: bool) -> list[Token]:
     found: list[Token] = []
-    for position, raw in enumerate(_TOKEN.findall(text.replace("’", "'"))):
+    for raw in _TOKEN.findall(text.replace("’", "'")):
         if raw in _BREAK:
             found.append(Token(raw, "", False, False))
             continue

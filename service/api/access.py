@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 from fastapi import HTTPException, Request, status
 
-from service.config import Settings
 from service.api.rate_limit import RateLimiter
+from service.config import Settings
 
 API_KEY_HEADER = "X-API-Key"
 SITE_KEY_HEADER = "X-Site-Key"

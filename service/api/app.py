@@ -14,7 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException
 
-from citeqa_errors import CiteqaError
+from indexer.errors import CiteqaError
 from service.answering.qa import QuestionAnswering
 from service.api.access import API_KEY_HEADER, SITE_KEY_HEADER, Access
 from service.api.body_limit import BodyLimit

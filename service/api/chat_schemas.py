@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictStr, model_validator
 
-from citeqa_errors import InputError
+from indexer.errors import InputError
 from service.answering.answerer import Answer
 from service.api.schemas import MAX_HISTORY, MAX_QUESTION_CHARS, CitationOut, ClosestOut, Source, Text, trimmed
 

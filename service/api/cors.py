@@ -20,5 +20,7 @@ class CORS(CORSMiddleware):
         detail = bytes(response.body).decode()
         if not self.is_allowed_origin(origin=request_headers["origin"]):
             detail = f"{detail}: {_ORIGIN_HINT}"
-        kept = {name: value for name, value in response.headers.items() if name not in ("content-type", "content-length")}
+        kept = {
+            name: value for name, value in response.headers.items() if name not in ("content-type", "content-length")
+        }
         return JSONResponse({"detail": detail}, status_code=response.status_code, headers=kept)

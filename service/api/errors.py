@@ -13,7 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
 
-from citeqa_errors import CiteqaError, InputError, ModelError
+from indexer.errors import CiteqaError, InputError, ModelError
 from indexer.model_process import ModelProcessError
 from service.answering.qa import ModeUnavailable, NotReady
 from service.api.reload import IndexNotReloaded

@@ -13,7 +13,7 @@ import signal
 import threading
 from contextlib import suppress
 
-from citeqa_errors import CiteqaError, IndexFault
+from indexer.errors import CiteqaError, IndexFault
 from service.answering.qa import QuestionAnswering
 from service.answering.search_index import SearchIndex
 

@@ -16,7 +16,7 @@ from pydantic import (
     StringConstraints,
 )
 
-from citeqa_errors import InputError
+from indexer.errors import InputError
 from service.answering.answerer import Answer, Citation
 from service.answering.closest import Closest
 from service.answering.filters import (

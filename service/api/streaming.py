@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncGenerator, AsyncIterator
+from typing import Any
 
 from fastapi import Request
 from fastapi.responses import StreamingResponse
@@ -61,12 +62,13 @@ async def ask_events(qa: QuestionAnswering, body: AskRequest) -> AsyncGenerator[
     retrieval = await qa.retrieve_async(body.question, body.top_k, body.history, body.where)
     yield sse(dump([Source.of(hit) for hit in retrieval.hits]), "sources")
     answer: Answer | None = None
-    async for piece, answer in answer_deltas(qa, retrieval, body.mode):
+    async for piece, latest in answer_deltas(qa, retrieval, body.mode):
+        answer = latest
         if piece:
             yield sse(json.dumps({"text": piece}, ensure_ascii=False), "delta")
     assert answer is not None
     yield sse(dump([CitationOut.of(c) for c in answer.citations]), "citations")
-    done = {"abstained": answer.abstained, "mode": answer.mode, "note": answer.note}
+    done: dict[str, Any] = {"abstained": answer.abstained, "mode": answer.mode, "note": answer.note}
     done["closest"] = [ClosestOut.of(c).model_dump() for c in answer.closest]
     done["dropped"] = [{"sentence": d.sentence, "reason": d.reason} for d in answer.dropped]
     yield sse(json.dumps(done, ensure_ascii=False), "done")

@@ -7,7 +7,7 @@ import json
 
 from pydantic import ValidationError
 
-from citeqa_errors import InputError
+from indexer.errors import InputError
 from service.cli.options import request_problem
 from service.cli.preflight import check_index
 from service.config import Settings

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 
-from citeqa_errors import CiteqaError
+from indexer.errors import CiteqaError
 
 
 def reported(run: Callable[[], int]) -> int:

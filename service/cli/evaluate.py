@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from citeqa_errors import ConfigurationError
+from indexer.errors import ConfigurationError
 from service.cli.gates import failed_gates, read_gate
 from service.cli.preflight import check_index
 from service.config import Settings

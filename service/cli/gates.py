@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from citeqa_errors import ConfigurationError
+from indexer.errors import ConfigurationError
 
 Gate = tuple[str, float]
 

@@ -7,7 +7,7 @@ import argparse
 
 from pydantic import ValidationError
 
-from citeqa_errors import ConfigurationError
+from indexer.errors import ConfigurationError
 from service.config import Settings
 
 

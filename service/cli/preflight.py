@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import socket
 
-from citeqa_errors import ConfigurationError
+from indexer.errors import ConfigurationError
 from service.config import Settings
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from citeqa_errors import ConfigurationError
+from indexer.errors import ConfigurationError
 from service.cli.preflight import check_address, check_index
 from service.config import Settings
 

@@ -58,7 +58,9 @@ def test_round_trip_through_each_format_keeps_questions_and_evidence(target: str
     assert [i.question for i in again] == [i.question for i in items]
     assert [i.answerable for i in again] == [i.answerable for i in items]
     # BEIR's relevance judgements are per document: quotes in one document become one judgement.
-    assert [sorted({e.doc_id for e in i.evidence}) for i in again] == [sorted({e.doc_id for e in i.evidence}) for i in items]
+    assert [sorted({e.doc_id for e in i.evidence}) for i in again] == [
+        sorted({e.doc_id for e in i.evidence}) for i in items
+    ]
     if target != "beir":
         assert [sorted(i.markers) for i in again] == [sorted(i.markers) for i in items]
         assert [[e.quote for e in i.evidence] for i in again] == [[e.quote for e in i.evidence] for i in items]
@@ -79,7 +81,12 @@ def test_financebench_reads_as_page_level_evidence() -> None:
 
 @pytest.mark.parametrize(
     ("content", "message"),
-    [("{not json}\n", "not valid JSON"), ('{"id": "x"}\n', "missing field 'question'"), ("", "holds no questions"), ("[1]\n", "JSON object")],
+    [
+        ("{not json}\n", "not valid JSON"),
+        ('{"id": "x"}\n', "missing field 'question'"),
+        ("", "holds no questions"),
+        ("[1]\n", "JSON object"),
+    ],
 )
 def test_bad_gold_files_say_where(tmp_path: Path, content: str, message: str) -> None:
     path = tmp_path / "gold.jsonl"

@@ -16,7 +16,9 @@ QUALITY = ["accuracy", "hit@1", "mrr", "fact_recall", "marker_precision", "unsup
 
 
 def test_in_process_and_over_http_give_the_same_numbers(seed_index: Path, server: str, tmp_path: Path) -> None:
-    local = run_citeqa("eval", str(GOLD), "--index-dir", str(seed_index), "--report", str(tmp_path / "local"), "--quiet")
+    local = run_citeqa(
+        "eval", str(GOLD), "--index-dir", str(seed_index), "--report", str(tmp_path / "local"), "--quiet"
+    )
     remote = run_citeqa("eval", str(GOLD), "--url", server, "--report", str(tmp_path / "remote"), "--quiet")
     assert local.returncode == 0, local.stderr
     assert remote.returncode == 0, remote.stderr
@@ -36,7 +38,9 @@ def test_a_server_that_requires_a_key_is_evaluated_with_the_key_from_the_environ
     without_key = {key: value for key, value in os.environ.items() if key != "CITEQA_API_KEY"}
     with serving(seed_index, env={"CITEQA_API_KEYS": "eval-key-1"}) as url:
         refused = run_citeqa("eval", str(gold), "--url", url, "--quiet", env=without_key)
-        accepted = run_citeqa("eval", str(gold), "--url", url, "--quiet", env={**without_key, "CITEQA_API_KEY": "eval-key-1"})
+        accepted = run_citeqa(
+            "eval", str(gold), "--url", url, "--quiet", env={**without_key, "CITEQA_API_KEY": "eval-key-1"}
+        )
     assert refused.returncode == 2 and "answered 401" in refused.stderr
     assert "eval-key-1" not in refused.stderr
     assert accepted.returncode == 0, accepted.stderr
@@ -46,7 +50,9 @@ def test_a_server_that_requires_a_key_is_evaluated_with_the_key_from_the_environ
 def test_waits_for_a_rate_limit_are_not_counted_as_latency(seed_index: Path, tmp_path: Path) -> None:
     gold = tmp_path / "gold.jsonl"
     gold.write_text(
-        "".join(json.dumps({"id": f"r{i}", "question": q, "answerable": True}) + "\n" for i, q in enumerate(RATE_QUESTIONS))
+        "".join(
+            json.dumps({"id": f"r{i}", "question": q, "answerable": True}) + "\n" for i, q in enumerate(RATE_QUESTIONS)
+        )
     )
     # One request a second, no burst: each question after the first waits for a 429's Retry-After (1 s).
     limit = {"CITEQA_RATE_LIMIT": "1/second", "CITEQA_RATE_BURST": "1", "CITEQA_RATE_LIMIT_LOCAL": "true"}
@@ -64,7 +70,9 @@ RATE_QUESTIONS = ["How much did Meta pay?", "Who founded Scale AI?", "Which regu
 def test_html_report_lists_every_question_escaped(seed_index: Path, tmp_path: Path) -> None:
     gold = tmp_path / "gold.jsonl"
     gold.write_text(
-        json.dumps({"id": "x1", "question": "Who founded <b>Scale AI</b>?", "answerable": True, "facts": ["Alexandr Wang"]})
+        json.dumps(
+            {"id": "x1", "question": "Who founded <b>Scale AI</b>?", "answerable": True, "facts": ["Alexandr Wang"]}
+        )
         + "\n"
         + json.dumps({"id": "x2", "question": "What was Scale AI's revenue in 2024?", "answerable": False})
         + "\n"
@@ -77,7 +85,17 @@ def test_html_report_lists_every_question_escaped(seed_index: Path, tmp_path: Pa
 
 
 def test_fail_under_turns_a_regression_into_a_failing_exit(seed_index: Path) -> None:
-    passing = run_citeqa("eval", str(GOLD), "--index-dir", str(seed_index), "--quiet", "--fail-under", "abstain_recall=0.5", "--fail-under", "unsupported_marker_rate=0")
+    passing = run_citeqa(
+        "eval",
+        str(GOLD),
+        "--index-dir",
+        str(seed_index),
+        "--quiet",
+        "--fail-under",
+        "abstain_recall=0.5",
+        "--fail-under",
+        "unsupported_marker_rate=0",
+    )
     assert passing.returncode == 0, passing.stderr
     failing = run_citeqa("eval", str(GOLD), "--index-dir", str(seed_index), "--quiet", "--fail-under", "accuracy=1.01")
     assert failing.returncode == 1 and "accuracy" in failing.stderr
@@ -104,7 +122,10 @@ def test_convert_writes_another_format(tmp_path: Path) -> None:
 def test_convert_to_a_folder_for_a_file_or_a_file_for_a_folder_says_so_in_one_line(tmp_path: Path) -> None:
     (tmp_path / "folder").mkdir()
     (tmp_path / "file.jsonl").write_text("", encoding="utf-8")
-    for destination, target, reason in (("folder", "ragas", "Is a directory"), ("file.jsonl", "beir", "Not a directory")):
+    for destination, target, reason in (
+        ("folder", "ragas", "Is a directory"),
+        ("file.jsonl", "beir", "Not a directory"),
+    ):
         result = run_citeqa("convert", str(GOLD), str(tmp_path / destination), "--to", target)
         assert result.returncode == 2
         assert result.stderr.startswith(f"citeqa: {tmp_path / destination}") and reason in result.stderr

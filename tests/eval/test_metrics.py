@@ -33,7 +33,9 @@ def response(answer: str, citations: list[tuple[str, str]], sources: list[dict],
 
 
 def test_a_right_answer_scores_full_marks() -> None:
-    good = response("Meta paid approximately $14.8 billion [1][6].", [("[1]", "r.txt#0"), ("[6]", "r.txt#0")], [OTHER, PASSAGE])
+    good = response(
+        "Meta paid approximately $14.8 billion [1][6].", [("[1]", "r.txt#0"), ("[6]", "r.txt#0")], [OTHER, PASSAGE]
+    )
     result = score(ANSWERABLE, good, 0.01)
     assert result.correct and result.fact_recall == 1.0 and result.unsupported_markers == []
     metrics = summarise([result], k=5)

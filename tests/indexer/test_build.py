@@ -31,7 +31,8 @@ def corpus(tmp_path: Path) -> Path:
     folder.mkdir()
     shutil.copy(CORPUS / SEED_DOC, folder / SEED_DOC)
     (folder / "chips.md").write_text(
-        "# Chip Outlook\n\nMemory prices rose 8% in the third quarter [1]. Demand from data centres stayed strong [2].\n",
+        "# Chip Outlook\n\nMemory prices rose 8% in the third quarter [1]. "
+        "Demand from data centres stayed strong [2].\n",
         encoding="utf-8",
     )
     return folder
@@ -80,7 +81,9 @@ def test_reindexing_embeds_only_what_changed(corpus: Path, tmp_path: Path, embed
     fresh = Indexer(embedder, progress=False).run(corpus, tmp_path / "fresh")
     assert fresh.chunks == removed.chunks
     # (Batches padded differently move the last digits only.)
-    assert np.allclose(read_index(index_dir).sentence_vectors, read_index(tmp_path / "fresh").sentence_vectors, atol=1e-5)
+    assert np.allclose(
+        read_index(index_dir).sentence_vectors, read_index(tmp_path / "fresh").sentence_vectors, atol=1e-5
+    )
 
 
 def test_a_failed_write_leaves_the_previous_index(
@@ -159,7 +162,13 @@ def test_a_file_or_a_folder_of_other_files_is_never_replaced_by_an_index(
     (partial / "metadata.sqlite").write_bytes(b"")
     # Refused before the model is loaded: a typo costs no wait.
     monkeypatch.setattr(Indexer, "warm_up", lambda self: pytest.fail("the model was loaded before the refusal"))
-    refused = [(corpus, "chips.md"), (notes, "todo.txt"), (single, "is a file"), (mixed, "results.csv"), (partial, "lexical")]
+    refused = [
+        (corpus, "chips.md"),
+        (notes, "todo.txt"),
+        (single, "is a file"),
+        (mixed, "results.csv"),
+        (partial, "lexical"),
+    ]
     for index_dir, refusal in refused:
         with pytest.raises(NotAnIndexFolder, match=refusal):
             Indexer(embedder, progress=False).run(corpus, index_dir)
@@ -186,7 +195,9 @@ def test_an_empty_folder_or_a_copied_index_can_be_built_into(corpus: Path, tmp_p
     shutil.copytree(empty.resolve(), copied)
     (corpus / "chips.md").unlink()
     report = Indexer(embedder, progress=False).run(corpus, copied)
-    assert doc_ids(copied) == [SEED_DOC] and report.embedded_documents == [] and report.removed_documents == ["chips.md"]
+    assert (
+        doc_ids(copied) == [SEED_DOC] and report.embedded_documents == [] and report.removed_documents == ["chips.md"]
+    )
 
 
 def test_an_index_built_with_another_model_is_refused(seed_index: Path, embedder: Embedder, tmp_path: Path) -> None:
@@ -282,7 +293,10 @@ def test_a_document_now_skipped_is_counted_as_removed(corpus: Path, tmp_path: Pa
     size = (corpus / "chips.md").stat().st_size
     report = Indexer(embedder, progress=False, max_file_bytes=limit).run(corpus, index_dir)
     assert report.removed_documents == ["chips.md"] and doc_ids(index_dir) == [SEED_DOC]
-    assert report.skipped["chips.md"] == f"too large ({size / 1024:.1f} KiB, the limit is {limit / 1024:.1f} KiB: CITEQA_MAX_FILE_BYTES)"
+    assert (
+        report.skipped["chips.md"]
+        == f"too large ({size / 1024:.1f} KiB, the limit is {limit / 1024:.1f} KiB: CITEQA_MAX_FILE_BYTES)"
+    )
 
 
 def test_chunks_longer_than_the_model_reads_are_refused(corpus: Path, tmp_path: Path, embedder: Embedder) -> None:

@@ -77,7 +77,9 @@ def test_faulty_files_are_reported_with_reasons_and_the_rest_indexed(tmp_path: P
     assert [d.doc_id for d in index.documents] == ["2024.q1.md/chips.md", SEED_DOC]
     # The index keeps the list too: what is not served can be told later, not only at build time.
     assert index.manifest.duplicates == {"the-same-report-again.txt": SEED_DOC}
-    assert set(index.manifest.skipped) == {key.removeprefix("skipped ") for key in expected if key.startswith("skipped")}
+    assert set(index.manifest.skipped) == {
+        key.removeprefix("skipped ") for key in expected if key.startswith("skipped")
+    }
 
 
 def test_a_duplicate_added_later_is_recorded_without_re_embedding(tmp_path: Path) -> None:
@@ -101,7 +103,12 @@ def test_a_corpus_gone_unreadable_leaves_the_index_as_it_was(tmp_path: Path) -> 
     before = (tmp_path / "index").resolve()
     # Every file refused (here: over a tiny size limit), as after a failed mount or a permissions change.
     again = run_citeqa(
-        "index", str(corpus), "--index-dir", str(tmp_path / "index"), "--quiet", env={**os.environ, "CITEQA_MAX_FILE_BYTES": "10"}
+        "index",
+        str(corpus),
+        "--index-dir",
+        str(tmp_path / "index"),
+        "--quiet",
+        env={**os.environ, "CITEQA_MAX_FILE_BYTES": "10"},
     )
     assert again.returncode == 1 and again.stdout == ""
     assert f"skipped {SEED_DOC}: too large" in again.stderr

@@ -73,9 +73,9 @@ def test_closing_stops_the_model_process() -> None:
 def test_a_request_caught_by_a_dying_model_gets_503_and_the_next_one_an_answer(seed_index: Path) -> None:
     from fastapi.testclient import TestClient
 
+    from service.answering.qa import QuestionAnswering
     from service.api.app import create_app
     from service.config import Settings
-    from service.answering.qa import QuestionAnswering
 
     settings = Settings(index_dir=seed_index, rate_limit="off", model_threads=1)
     qa = QuestionAnswering(settings)

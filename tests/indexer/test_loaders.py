@@ -22,7 +22,12 @@ def write(path: Path, content: str | bytes) -> Path:
 def test_discover_finds_supported_files_in_order_and_skips_hidden(tmp_path: Path) -> None:
     for name in ["b.md", "a.txt", "sub/c.html", "sub/d.pdf", ".hidden.txt", ".git/x.txt", "notes.docx"]:
         write(tmp_path / name, "x")
-    assert [p.relative_to(tmp_path).as_posix() for p in discover(tmp_path)] == ["a.txt", "b.md", "sub/c.html", "sub/d.pdf"]
+    assert [p.relative_to(tmp_path).as_posix() for p in discover(tmp_path)] == [
+        "a.txt",
+        "b.md",
+        "sub/c.html",
+        "sub/d.pdf",
+    ]
 
 
 def test_doc_id_is_the_posix_path_relative_to_the_corpus(tmp_path: Path) -> None:
@@ -35,7 +40,8 @@ def test_doc_id_is_the_posix_path_relative_to_the_corpus(tmp_path: Path) -> None
 def test_markdown_headings_and_links_become_plain_text(tmp_path: Path) -> None:
     path = write(
         tmp_path / "r.md",
-        "# Chip Market Outlook\n\n## Demand\n\n- **Memory** prices rose 8% [2]\n- See [the filing](http://x) for detail.\n",
+        "# Chip Market Outlook\n\n## Demand\n\n- **Memory** prices rose 8% [2]\n"
+        "- See [the filing](http://x) for detail.\n",
     )
     document = load_document(path, tmp_path)
     assert document.title == "Chip Market Outlook"

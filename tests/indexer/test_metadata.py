@@ -84,7 +84,12 @@ def test_lexical_terms_split_joined_words_and_read_short_fiscal_years() -> None:
 def test_names_next_to_each_other_are_joined_as_file_names_write_them() -> None:
     assert joined_names("How many stores did Best Buy close?") == {"bestbuy": frozenset({"best", "buy"})}
     assert joined_names("Best Buy's margin?") == {"bestbuy": frozenset({"best", "buy"})}
-    assert set(joined_names("Did Home Depot Inc. beat Best Buy?")) == {"homedepot", "homedepotinc", "depotinc", "bestbuy"}
+    assert set(joined_names("Did Home Depot Inc. beat Best Buy?")) == {
+        "homedepot",
+        "homedepotinc",
+        "depotinc",
+        "bestbuy",
+    }
     # Names apart in the text are not one name; a lone name joins nothing.
     assert joined_names("Did Acme outsell Globex?") == {}
     assert joined_names("Who did Intel hire?") == {}

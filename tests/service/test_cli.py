@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from citeqa_errors import CiteqaError, ConfigurationError, InputError, ModelUnavailable, ServerError
 from eval.datasets import GoldFormatError
+from indexer.errors import CiteqaError, ConfigurationError, InputError, ModelUnavailable, ServerError
 from indexer.location import IndexLocked
 from indexer.markers import markers_in
 from service.answering.qa import ModeUnavailable

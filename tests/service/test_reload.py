@@ -28,10 +28,10 @@ from indexer.index_files import (
     read_index,
 )
 from indexer.location import IndexLocation
+from service.answering.qa import QuestionAnswering
 from service.api.app import create_app
 from service.config import Settings
 from service.local_server import ServerFailed, started_server
-from service.answering.qa import QuestionAnswering
 from tests.support import CORPUS, ROOT, SEED_DOC, asking_without_pause, run_citeqa
 
 # Reloads indexes built with the model; runs `citeqa index` in processes of its own.

@@ -81,7 +81,9 @@ def test_a_script_on_the_servers_own_machine_is_not_rate_limited(server: str) ->
     """The default limit (60 a minute) is for pages and other machines: a user's own eval loop or
     notebook on loopback asks as often as it likes."""
     with httpx.Client(base_url=server, timeout=30) as client:
-        statuses = [client.post("/ask", json={"question": f"Who will lead the lab? ({i})"}).status_code for i in range(100)]
+        statuses = [
+            client.post("/ask", json={"question": f"Who will lead the lab? ({i})"}).status_code for i in range(100)
+        ]
     assert statuses == [200] * 100
 
 

@@ -68,7 +68,8 @@ async def _chunks(
     yield chunk(Delta(role="assistant", content=""))
     retrieval = await qa.retrieve_async(body.question, None, body.history)
     answer: Answer | None = None
-    async for piece, answer in answer_deltas(qa, retrieval, None):
+    async for piece, latest in answer_deltas(qa, retrieval, None):
+        answer = latest
         if piece:
             yield chunk(Delta(content=piece))
     assert answer is not None

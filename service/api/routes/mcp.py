@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from mcp.server.mcpserver import MCPServer
 from mcp.server.streamable_http_manager import StreamableHTTPASGIApp
 from mcp.server.transport_security import TransportSecuritySettings
+from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 
@@ -57,5 +58,6 @@ class GuardedMCP:
 def router_for(agents: GuardedMCP) -> APIRouter:
     """``/mcp`` answered by ``agents``: the app's own, since its session manager runs with the app."""
     router = APIRouter()
-    router.add_route("/mcp", agents, methods=["GET", "POST", "DELETE"], include_in_schema=False)
+    # An ASGI app of its own, not a function of a request: a route of Starlette's takes it as such.
+    router.routes.append(Route("/mcp", agents, methods=["GET", "POST", "DELETE"], include_in_schema=False))
     return router

@@ -18,7 +18,17 @@ from tests.support import ROOT, serving
 
 def test_a_short_load_run_fails_no_request_and_stays_within_its_bounds(seed_index: Path) -> None:
     # Latency under load is a benchmark figure (the full run's bound), not something a test may time.
-    command = [sys.executable, "-m", "eval.bench.load", "--index-dir", str(seed_index), "--seconds", "3", "--clients", "4"]
+    command = [
+        sys.executable,
+        "-m",
+        "eval.bench.load",
+        "--index-dir",
+        str(seed_index),
+        "--seconds",
+        "3",
+        "--clients",
+        "4",
+    ]
     command += ["--p95-factor", "0"]
     result = subprocess.run(command, check=False, cwd=ROOT, capture_output=True, text=True, timeout=180)
     assert result.returncode == 0, result.stdout + result.stderr

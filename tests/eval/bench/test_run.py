@@ -29,7 +29,8 @@ def test_a_report_of_one_part_keeps_what_the_other_parts_measured() -> None:
     kept = (
         "# citeqa benchmark\n\n## Targets\n\n"
         + table
-        + "| `/search` faster than LangChain + FAISS | 2.00× faster | yes |\n| index build ≥ 0.9 × encode | 0.95× | yes |\n"
+        + "| `/search` faster than LangChain + FAISS | 2.00× faster | yes |\n"
+        "| index build ≥ 0.9 × encode | 0.95× | yes |\n"
         "\n## Against LangChain + FAISS\n\nPeer figures.\n\n_9.0 s to run._\n"
         "\n## Index build\n\nOld build figures, and a note written by hand.\n\n_30.0 s to run._\n"
     )
@@ -42,7 +43,8 @@ def test_a_report_of_one_part_keeps_what_the_other_parts_measured() -> None:
     assert report == (
         "# citeqa benchmark\n\n## Targets\n\n"
         + table
-        + "| `/search` faster than LangChain + FAISS | 2.00× faster | yes |\n| index build ≥ 0.9 × encode | 0.50× | **no** |\n"
+        + "| `/search` faster than LangChain + FAISS | 2.00× faster | yes |\n"
+        "| index build ≥ 0.9 × encode | 0.50× | **no** |\n"
         "\n## Against LangChain + FAISS\n\nPeer figures.\n\n_9.0 s to run._\n"
         "\n## Index build\n\nNew build figures.\n\n_31.0 s to run._\n"
     )

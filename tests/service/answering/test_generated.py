@@ -13,11 +13,11 @@ import pytest
 from eval.datasets import load_gold
 from eval.runner import in_process, run_eval
 from indexer.markers import markers_in, strip_markers
+from service.answering.qa import ModeUnavailable, QuestionAnswering
 from service.config import Settings
 from service.local_server import local_server
-from service.answering.qa import ModeUnavailable, QuestionAnswering
-from tests.service.llm_stub import Script, llm_stub
 from tests.service.api.test_streaming import stream
+from tests.service.llm_stub import Script, llm_stub
 
 # Answers with the model, and drafts with a scripted one.
 pytestmark = pytest.mark.slow

@@ -89,7 +89,9 @@ def test_a_judge_that_does_not_answer_in_time_drops_the_sentence(
     assert len(answer.dropped) == 1 and answer.dropped[0].reason.startswith("the judge did not answer")
 
 
-def test_a_sentence_close_to_the_report_is_not_put_to_the_judge(qa: QuestionAnswering, stub: tuple[str, Script]) -> None:
+def test_a_sentence_close_to_the_report_is_not_put_to_the_judge(
+    qa: QuestionAnswering, stub: tuple[str, Script]
+) -> None:
     url, script = stub
     scripted(script, f"{CLOSE} [1][6]", "NO")
     answer = pipeline(qa, url, judge=True).ask(QUESTION)

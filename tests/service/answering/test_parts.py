@@ -20,7 +20,10 @@ from service.answering.qa import QuestionAnswering
             "who's heading meta's superintelligence team and what does scale give that team?",
             ["who's heading meta's superintelligence team?", "what does scale give that team?"],
         ),
-        ("Which regulators may review the deal? Did any client leave?", ["Which regulators may review the deal?", "Did any client leave?"]),
+        (
+            "Which regulators may review the deal? Did any client leave?",
+            ["Which regulators may review the deal?", "Did any client leave?"],
+        ),
         # One question: "and" joins what it asks about, or the second part names nothing of its own.
         ("What risks does the deal face from customers and from regulators?", None),
         ("How much did Meta pay for its stake, and what kind of stake was it?", None),
@@ -32,7 +35,9 @@ def test_a_question_is_split_where_a_second_question_starts(question: str, parts
 
 
 def test_both_parts_are_answered_each_with_its_claims_markers(qa: QuestionAnswering) -> None:
-    answer = qa.ask("Who will lead Meta's superintelligence lab, and what will Scale AI's platform provide for that lab?")
+    answer = qa.ask(
+        "Who will lead Meta's superintelligence lab, and what will Scale AI's platform provide for that lab?"
+    )
     assert not answer.abstained and answer.note is None
     wang, resources = answer.text.split("[1][6]")
     assert "Alexandr Wang" in wang

@@ -16,7 +16,10 @@ from service.answering.relations import (
     unstated_link,
 )
 
-ANNOUNCED = "In June 2025, Meta announced the acquisition of a 49% non-voting stake in Scale AI for approximately $14.8 billion."
+ANNOUNCED = (
+    "In June 2025, Meta announced the acquisition of a 49% non-voting stake in Scale AI for approximately "
+    "$14.8 billion."
+)
 LEFT = (
     "After the acquisition, major AI clients such as Google, Microsoft, and xAI terminated their cooperation with "
     "Scale AI due to concerns about data leakage."
@@ -50,7 +53,9 @@ def test_roles_are_written_as_the_parties_they_stand_for() -> None:
     assert resolved("Clients ended their partnerships with Scale AI's new owner.", DEAL) == (
         "Clients ended their partnerships with Meta."
     )
-    assert resolved("It is the target's strategy, not the acquirer's.", DEAL) == "It is Scale AI's strategy, not Meta's."
+    assert resolved("It is the target's strategy, not the acquirer's.", DEAL) == (
+        "It is Scale AI's strategy, not Meta's."
+    )
 
 
 def test_a_relation_turned_around_is_refused_and_one_restated_is_not() -> None:

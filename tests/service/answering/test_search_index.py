@@ -48,7 +48,10 @@ def test_a_document_prefix_limits_search_to_those_documents(tmp_path: Path, embe
     query = embedder.embed_query("How did Acme's cloud revenue change?")
     assert {h.chunk.doc_id for h in index.search(query, 5)} == {"2023/acme.txt", "2024/acme.txt", "2024/globex.txt"}
     assert [h.chunk.doc_id for h in index.search(query, 5, DocumentFilter("2023/"))] == ["2023/acme.txt"]
-    assert {h.chunk.doc_id for h in index.search(query, 5, DocumentFilter("2024/"))} == {"2024/acme.txt", "2024/globex.txt"}
+    assert {h.chunk.doc_id for h in index.search(query, 5, DocumentFilter("2024/"))} == {
+        "2024/acme.txt",
+        "2024/globex.txt",
+    }
     assert index.search(query, 5, DocumentFilter("2025/")) == []
 
 
@@ -93,7 +96,11 @@ def test_company_and_period_filters_keep_only_matching_documents(tmp_path: Path,
         return {h.chunk.doc_id for h in index.search(query, 5, where, "cloud storage revenue")}
 
     assert found(DocumentFilter(company="ACME")) == {"acme_2023_annual.txt", "acme_2024_annual.txt"}
-    assert found(DocumentFilter(period="FY2024")) == {"acme_2024_annual.txt", "globex_2024_annual.txt", "initech_2024_annual.txt"}
+    assert found(DocumentFilter(period="FY2024")) == {
+        "acme_2024_annual.txt",
+        "globex_2024_annual.txt",
+        "initech_2024_annual.txt",
+    }
     assert found(DocumentFilter(company="acme", period="2024")) == {"acme_2024_annual.txt"}
     assert found(DocumentFilter(doc_prefix="globex", period="2023")) == set()
     assert found(DocumentFilter(company="Umbrella")) == set()

@@ -62,7 +62,9 @@ def _answering(
     return qa
 
 
-def test_a_retriever_handed_in_chooses_the_passages_of_searches_and_answers(seed_index: Path, embedder: Embedder) -> None:
+def test_a_retriever_handed_in_chooses_the_passages_of_searches_and_answers(
+    seed_index: Path, embedder: Embedder
+) -> None:
     retriever = LastPassageOnly()
     qa = _answering(seed_index, embedder, retriever=retriever)
     found = qa.search(QUESTION, 5)

@@ -8,10 +8,10 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
+from service.answering.qa import QuestionAnswering
 from service.api.access import key_hash
 from service.api.app import create_app
 from service.config import Settings
-from service.answering.qa import QuestionAnswering
 
 # The app over the model and the seed index.
 pytestmark = pytest.mark.slow

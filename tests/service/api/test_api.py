@@ -13,9 +13,9 @@ from indexer.build import Indexer, IndexReport
 from indexer.embedder import Embedder
 from indexer.index_files import write_index
 from indexer.location import IndexLocation
+from service.answering.qa import QuestionAnswering
 from service.api.app import create_app
 from service.config import Settings
-from service.answering.qa import QuestionAnswering
 from tests.support import answering_of
 
 # The app over the model and indexes built with it.
@@ -120,7 +120,9 @@ def test_doc_prefix_filters_search_and_ask(client: TestClient) -> None:
     results = client.get("/search", params={"q": "Scale AI", "doc_prefix": "meta-"}).json()["results"]
     assert results and all(r["doc_id"].startswith("meta-") for r in results)
     assert client.get("/search", params={"q": "Scale AI", "doc_prefix": "other/"}).json() == {"results": []}
-    nothing = client.post("/ask", json={"question": "How much did Meta pay for its stake in Scale AI?", "doc_prefix": "other/"})
+    nothing = client.post(
+        "/ask", json={"question": "How much did Meta pay for its stake in Scale AI?", "doc_prefix": "other/"}
+    )
     assert nothing.status_code == 200 and nothing.json()["abstained"] is True and nothing.json()["sources"] == []
     assert client.post("/ask", json={"question": "Who?", "doc_prefix": ""}).status_code == 422
 
@@ -269,7 +271,10 @@ def test_bad_company_or_period_gets_422_everywhere(client: TestClient, filters: 
         ("/ask", '{"question": "How much did Meta pay?", "company": "Me\\ud800ta"}'),
         ("/ask/stream", '{"question": "How much did Meta pay \\ud800?"}'),
         ("/v1/chat/completions", '{"messages": [{"role": "user", "content": "How much \\ud800?"}]}'),
-        ("/v1/chat/completions", '{"messages": [{"role": "system", "content": "\\ud800"}, {"role": "user", "content": "Hi"}]}'),
+        (
+            "/v1/chat/completions",
+            '{"messages": [{"role": "system", "content": "\\ud800"}, {"role": "user", "content": "Hi"}]}',
+        ),
         ("/ask", '{"question": "Who?", "top_k": NaN}'),
         ("/ask", '{"question": "Who?", "top_k": 1e400}'),
         ("/ask", '{"question": Infinity}'),

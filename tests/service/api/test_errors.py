@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from citeqa_errors import CiteqaError, ConfigurationError, InputError, ModelUnavailable
 from eval.datasets import GoldFormatError
+from indexer.errors import CiteqaError, ConfigurationError, InputError, ModelUnavailable
 from indexer.index_files import IndexUnavailable
 from indexer.model_process import ModelProcessError
 from service.answering.llm import LLMUnavailable

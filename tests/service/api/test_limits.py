@@ -9,8 +9,8 @@ from urllib.parse import urlsplit
 import pytest
 from fastapi.testclient import TestClient
 
-from service.api.app import create_app
 from service.answering.qa import QuestionAnswering
+from service.api.app import create_app
 
 # The app over the model and the seed index.
 pytestmark = pytest.mark.slow

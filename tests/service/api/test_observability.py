@@ -10,9 +10,9 @@ import pytest
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
+from service.answering.qa import QuestionAnswering
 from service.api.app import create_app
 from service.logs import JsonFormatter
-from service.answering.qa import QuestionAnswering
 
 # The app over the model and the seed index.
 pytestmark = pytest.mark.slow

@@ -128,7 +128,9 @@ def test_a_developer_message_is_read_as_a_system_one(client: OpenAI) -> None:
     assert "$14.8 billion" in (completion.choices[0].message.content or "")
 
 
-@pytest.mark.parametrize(("role", "says"), [("tool", "calls no tools"), ("function", "calls no tools"), ("critic", "not one of")])
+@pytest.mark.parametrize(
+    ("role", "says"), [("tool", "calls no tools"), ("function", "calls no tools"), ("critic", "not one of")]
+)
 def test_a_role_that_means_nothing_here_is_refused_by_name(server: str, role: str, says: str) -> None:
     body = {"model": "m", "messages": [{"role": role, "content": "x"}, {"role": "user", "content": QUESTION}]}
     response = httpx.post(f"{server}/v1/chat/completions", json=body, timeout=30)

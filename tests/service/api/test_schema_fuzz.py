@@ -19,9 +19,9 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from service.answering.qa import QuestionAnswering
 from service.api.app import create_app
 from service.config import Settings
-from service.answering.qa import QuestionAnswering
 
 # Fuzzes the app over the seed index; the routes the fuzzing reached are counted in the same tier.
 pytestmark = pytest.mark.slow

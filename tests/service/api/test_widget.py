@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-
 import shutil
 import threading
 from collections.abc import Iterator
@@ -204,7 +203,8 @@ def test_an_abstention_looks_different_from_an_answer(page: Page, origins: dict[
     half = ask(dialog, "Who will lead Meta's superintelligence lab, and what was Scale AI's revenue in 2024?")
     expect(half).to_contain_text("Alexandr Wang")
     expect(half.locator(".note")).to_have_text(
-        "No sentence of the reports answers as asked: what was Scale AI's revenue in 2024? The closest they come is listed."
+        "No sentence of the reports answers as asked: what was Scale AI's revenue in 2024? "
+        "The closest they come is listed."
     )
     expect(answered.locator(".note")).to_have_count(0)
     far = ask(dialog, "Who won the 2022 World Cup?")

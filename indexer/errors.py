@@ -2,7 +2,7 @@
 them once, by group: the HTTP app to a status code (``service/api/errors.py``), the ``citeqa`` command to
 an exit code (``service/cli/errors.py``). docs/errors.md lists every class with both.
 
-A top-level module, below ``indexer``, ``service`` and ``eval``, since all three raise them. An error that
+In ``indexer``, which imports nothing of ``service`` or ``eval``, since all three raise them. An error that
 one module raises is defined there as a subclass of its group here (``IndexUnavailable`` in
 ``indexer/index_files.py``); one raised by several modules is defined here. Every message is the user's:
 one line saying what is wrong and, where there is one, what to do. A class that replaced a ``ValueError``

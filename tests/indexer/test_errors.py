@@ -7,13 +7,14 @@ import re
 
 import pytest
 
-from citeqa_errors import CiteqaError, IndexFault, InputError, ModelError, ServerError
+from indexer.errors import CiteqaError, IndexFault, InputError, ModelError, ServerError
 from tests.support import ROOT
 
 # Every module that defines a CiteqaError, so that all of them are subclasses by the time they are listed.
 DEFINING = [
     "eval.datasets",
     "indexer.encoder",
+    "indexer.model_process",
     "indexer.index_files",
     "indexer.loaders",
     "indexer.location",
