@@ -12,8 +12,8 @@ from service.api.schemas import Status
 router = APIRouter()
 
 
-# Probes are async, like the other routes: a plain ``def`` runs in the thread pool, where a probe took
-# 1.2 to 2.7 ms instead of 0.64 to 0.68 (the request log's duration, median of 100, two runs each).
+# Probes are async, like the other routes: a plain ``def`` runs in the thread pool, where a probe waits
+# for a thread (eval/bench/BENCHMARKS.md#async-probes).
 @router.get("/livez", response_model=Status)
 async def livez() -> Status:
     return Status(status="ok")
