@@ -15,6 +15,9 @@ from service.answering.fusion import NAME_WEIGHT, TEXT_WEIGHT, Fusion
 
 
 class Settings(BaseSettings):
+    """citeqa's settings: ``CITEQA_*`` environment variables (and a ``.env`` file), with command-line options
+    on top (``settings_for``)."""
+
     model_config = SettingsConfigDict(env_prefix="CITEQA_", env_file=".env", extra="ignore")
 
     index_dir: Path = Path(".citeqa/index")
@@ -126,6 +129,7 @@ class Settings(BaseSettings):
 
     @property
     def fusion(self) -> Fusion:
+        """The weights of the lexical scores, as retrieval takes them."""
         return Fusion(self.lexical_weight, self.name_weight)
 
     @property

@@ -25,6 +25,7 @@ class ServerFailed(ServerError):
 
 
 def free_port() -> int:
+    """A loopback port free now (another process may still take it before it is used)."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -32,6 +33,8 @@ def free_port() -> int:
 
 @dataclass(frozen=True)
 class LocalServer:
+    """A server ``started_server`` started: where it answers, its process id and how long it took to be ready."""
+
     url: str
     pid: int
     ready_seconds: float  # from starting the process to the first 200 of ``/readyz``

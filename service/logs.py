@@ -13,6 +13,7 @@ class JsonFormatter(logging.Formatter):
     """A record's ``fields`` as one JSON object, after the time and level, so log tools need no parsing rules."""
 
     def format(self, record: logging.LogRecord) -> str:
+        """The record as one JSON line: ``ts`` and ``level``, then its ``fields`` (else its message)."""
         stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z"
         fields = getattr(record, "fields", {"message": record.getMessage()})
         return json.dumps({"ts": stamp, "level": record.levelname.lower(), **fields}, ensure_ascii=False)

@@ -107,6 +107,7 @@ def _worker(settings: Settings, listener: socket.socket, ready: SimpleQueue[int]
     from service.cli.errors import reported
 
     def work() -> int:
+        """Run the worker, as ``reported`` takes it: 0 once it stops."""
         run_worker(settings, listener, ready)
         return 0
 
@@ -221,6 +222,7 @@ def _write_pid_file(path: Path, handle_term: bool = True) -> None:
     process before any ``finally``)."""
 
     def remove_and_stop(signum: int, frame: object) -> None:
+        """The SIGTERM handler: remove the PID file, then end the process by the signal, as if it were not handled."""
         remove_pid_file(path)
         signal.signal(signum, signal.SIG_DFL)
         signal.raise_signal(signum)

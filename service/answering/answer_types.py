@@ -21,6 +21,9 @@ from service.answering.statements import MONTHS, YEAR
 
 
 class AnswerType(Enum):
+    """The kinds of thing a question can ask for (``asked_type``): only a sentence holding one of that kind
+    answers it (``holds_type``)."""
+
     NAME = "name"
     MONEY = "money"
     AMOUNT = "amount"  # a bare "how much": money or a share ("how much did sales grow?")
@@ -161,6 +164,8 @@ _REASON = re.compile(
 
 
 def asks_why(question: str) -> bool:
+    """Whether ``question`` asks for a reason ("why", "for what reason"): only a sentence giving one answers
+    it (``gives_reason``)."""
     return bool(_WHY.search(question))
 
 

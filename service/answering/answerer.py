@@ -45,6 +45,9 @@ NOTHING_CLOSE = "Nothing in the reports is close to this question."
 
 @dataclass(frozen=True)
 class Citation:
+    """Where one marker of an answer comes from: the passage (``chunk_id``) and, as ``quote``, the sentence
+    carrying it, with its claim's markers."""
+
     marker: str
     doc_id: str
     chunk_id: str
@@ -71,6 +74,8 @@ class Evidence:
 
     @property
     def coverage(self) -> float:
+        """The share of the question's weight (rare words weigh more) that ``verified`` holds to a threshold:
+        the sentence's own when it is judged alone, else its claim's."""
         return self.sentence_coverage if self.judged_alone else self.claim_coverage
 
     @property
@@ -81,6 +86,9 @@ class Evidence:
 
 @dataclass(frozen=True)
 class Answer:
+    """What a question gets: its text (sentences ending with their markers, or a line saying none answers),
+    whether it abstained, and what it rests on or comes closest to."""
+
     text: str
     abstained: bool
     citations: list[Citation] = field(default_factory=list)
@@ -120,6 +128,8 @@ class Answerer:
         self.ranker: SentenceRanker = ranker or ClosestRanker()
 
     def run(self, question: str, question_vector: np.ndarray, hits: list[Hit], index: SearchIndex) -> Answer:
+        """The best sentences of ``hits`` verified to answer ``question`` (``verified``), or, when the best is
+        not, an abstention listing the closest sentences (``ranker``) and a note on what they lack."""
         asked = asked_type(question)
         weighed = self.gather_evidence(question, question_vector, hits, index, asked)
         ranked = sorted(weighed, key=lambda e: -e.score)

@@ -38,6 +38,9 @@ NOTHING_CLOSE_FLOOR = 0.18
 
 @dataclass(frozen=True)
 class Closest:
+    """A sentence shown as one of the closest the reports come to a question none is verified to answer, with
+    its passage."""
+
     sentence: SentenceRecord
     hit: Hit
     score: float  # the ranking's, to compare the closest sentences of one answer

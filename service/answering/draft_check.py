@@ -68,6 +68,8 @@ PAIR_CANDIDATES = 6
 
 @dataclass(frozen=True)
 class Dropped:
+    """A draft sentence that was not kept, and why: listed with the answer (``dropped``)."""
+
     sentence: str
     reason: str
 
@@ -83,10 +85,12 @@ class Supported:
 
     @property
     def group(self) -> str:
+        """The marker groups of its supports, each once, in the report's order: what the kept sentence ends with."""
         groups = [s.sentence.group for s in self.supports]
         return "".join(dict.fromkeys(g for g in groups if g))
 
     def render(self) -> str:
+        """The sentence as the answer writes it: its words with ``group`` before the closing punctuation."""
         return render_with_group(self.text, self.group)
 
 
@@ -96,6 +100,9 @@ def draft_sentences(draft: str) -> list[str]:
 
 
 class DraftChecker:
+    """Keeps the draft sentences that one or two retrieved sentences support, by the module's checks, and
+    drops the rest with the reason (a ``DraftCheck``)."""
+
     def __init__(
         self,
         min_coverage: float = MIN_COVERAGE,
@@ -163,6 +170,8 @@ class DraftChecker:
         rows = [c.sentence.row for c in candidates]
 
         def closeness() -> dict[int, float]:
+            """Each candidate's similarity to ``text``, or one of its clauses' where higher; it embeds
+            ``text``, so it is called only when the words fall short."""
             vector = embedder.embed_documents([text])[0]
             # A sentence restating one clause of a long one is as close to it as to that clause.
             return dict(zip(rows, (float(x) for x in index.reach(rows, vector))))
@@ -199,9 +208,11 @@ class DraftChecker:
         needed = self.min_anchored_coverage if anchored else self.min_coverage
 
         def with_figures(extra: list[Support]) -> list[Support]:
+            """``extra`` together with the sentences holding the draft's figures, each once."""
             return list({s.sentence.row: s for s in figures + extra}.values())
 
         def covers(supports: list[Support]) -> bool:
+            """Whether ``supports`` together hold the share of the draft's words it needs."""
             return _coverage(words, frozenset().union(*(terms_of(s) for s in supports))) >= needed
 
         by_words = max(candidates, key=lambda c: coverage[c.sentence.row])
@@ -331,7 +342,7 @@ def _coverage(words: list[frozenset[str]], terms: frozenset[str]) -> float:
 def _disagreement(claim: Statement, words: dict[str, frozenset[str]], supports: list[Support]) -> str | None:
     """Polarity and certainty, clause by clause: a clause the draft negates must meet a negation in
     the support, one it affirms must not meet a word the support only negates, one it asserts must not
-    restate two words the support only hedges."""
+    restate ``HEDGED_TERMS`` of the words the support only hedges."""
     said = [statement(s.sentence.text) for s in supports]
     negated = frozenset().union(*(s.negated for s in said))
     affirmed = frozenset().union(*(s.affirmed for s in said))

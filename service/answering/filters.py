@@ -44,6 +44,7 @@ class DocumentFilter:
         return ", ".join(f"{name}={value}" for name, value in fields if value)
 
     def matches(self, document: DocumentRecord) -> bool:
+        """Whether ``document`` matches every field given."""
         return (
             (not self.doc_prefix or document.doc_id.startswith(self.doc_prefix))
             and (not self.company or company_key(document.company) == company_key(self.company))

@@ -21,4 +21,5 @@ class Fusion:
 
     @property
     def lexical(self) -> bool:
+        """Whether any lexical score counts; when none does, retrieval computes no BM25 scores."""
         return self.text_weight > 0 or self.name_weight > 0

@@ -36,6 +36,9 @@ _SENTENCE_END = re.compile(
 
 
 class GeneratedAnswerer:
+    """Asks the language model for a draft and keeps the sentences ``checker`` finds supported; when none is
+    kept, the extractive answer stands (see the module)."""
+
     def __init__(
         self, client: ChatClient, checker: DraftCheck | None = None, min_relevance: float = MIN_RELEVANCE
     ) -> None:

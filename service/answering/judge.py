@@ -24,15 +24,21 @@ CLOSE_WORDING = 0.8
 
 @dataclass(frozen=True)
 class Verdict:
+    """The judge's reading of one sentence: whether the passages entail it, and if not, the reason it is dropped."""
+
     holds: bool
     reason: str | None = None  # why it does not hold
 
 
 class EntailmentJudge:
+    """Puts a sentence and its passages to the model as a yes or no question of entailment (see the module)."""
+
     def __init__(self, client: ChatClient) -> None:
         self.client = client
 
     def run(self, sentence: str, passages: list[str]) -> Verdict:
+        """Whether ``passages`` state everything ``sentence`` says, by the model's answer: anything but a
+        clear yes, or no answer, does not hold."""
         try:
             reply = self.client.complete(_messages(sentence, passages))
         except LLMUnavailable as error:

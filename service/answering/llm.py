@@ -21,11 +21,15 @@ _RETRYABLE = frozenset({429, 500, 502, 503, 504})
 
 
 class LLMUnavailable(ModelError):
-    """The model did not produce a draft in time; the message says why (for logs and the response)."""
+    """The model gave no usable reply in time (an error, a reply that is no chat completion, or none by the
+    deadline); the message says why (for logs and the response)."""
 
 
 @dataclass(frozen=True)
 class LLMSettings:
+    """The chat server and model, and how long to wait: ``timeout`` seconds for one request, ``deadline``
+    seconds for a whole reply, its retry included."""
+
     url: str
     model: str
     api_key: str | None = None
@@ -34,6 +38,9 @@ class LLMSettings:
 
 
 class ChatClient:
+    """Sends chat messages to the configured server and returns the reply's text, giving up in bounded time
+    (see the module); shared by the drafts and the judge."""
+
     def __init__(self, settings: LLMSettings, transport: httpx.BaseTransport | None = None) -> None:
         self.settings = settings
         headers = {"Authorization": f"Bearer {settings.api_key}"} if settings.api_key else {}
@@ -42,6 +49,7 @@ class ChatClient:
         )
 
     def close(self) -> None:
+        """Close the connections kept open to the server."""
         self._http.close()
 
     def complete(self, messages: list[Message]) -> str:

@@ -20,6 +20,8 @@ SENTENCE_NAMES_CACHE = 8192
 
 @dataclass(frozen=True)
 class Name:
+    """One name a text gives, as a stemmed word, held against a sentence's terms by its ``forms``."""
+
     text: str  # stemmed
     # Only itself: a name is not a prefix-variant of a longer word ("Intel" is not "intelligence").
     forms: frozenset[str]
@@ -27,6 +29,8 @@ class Name:
 
 @dataclass(frozen=True)
 class Names:
+    """The names a text gives (``Naming.names_of``), read once and held against each document and sentence."""
+
     names: tuple[Name, ...]
     joined: dict[str, frozenset[str]]  # adjacent names written as one word, with their parts
 
@@ -39,6 +43,7 @@ class Naming:
         self._names_of_sentence = lru_cache(maxsize=SENTENCE_NAMES_CACHE)(partial(_sentence_names, sentences))
 
     def naming_terms(self, doc_id: str) -> frozenset[str]:
+        """The words naming document ``doc_id`` (file name, company, period); none for a document the index lacks."""
         return self._naming_terms.get(doc_id, frozenset())
 
     @staticmethod

@@ -24,6 +24,8 @@ NOT_ANSWERED = "NOT ANSWERED"
 
 
 def messages_for(question: str, hits: list[Hit], index: SearchIndex) -> list[Message]:
+    """The messages asking the model to answer ``question``: the rules, then each passage's sentences with
+    their markers, quoted with its document."""
     quoted = []
     for number, hit in enumerate(hits, start=1):
         sentences = " ".join(render_with_group(s.text, s.group) for s in index.sentences_of(hit.chunk))

@@ -120,6 +120,7 @@ class QuestionAnswering:
 
     @property
     def index(self) -> SearchIndex:
+        """The index being served; ``NotReady`` while it loads, or when it could not be loaded."""
         if self._index is None:
             raise NotReady(self.error or "the model and index are still loading")
         return self._index
@@ -129,6 +130,8 @@ class QuestionAnswering:
         return asyncio.run(self.search_async(query, k, where))
 
     async def search_async(self, query: str, k: int, where: DocumentFilter | None = None) -> list[Hit]:
+        """The ``k`` passages the retriever finds best for ``query`` among the documents ``where`` admits;
+        ``NotReady`` before the index is loaded."""
         index = self.index
         return self.retriever.retrieve(index, await self.embedder.embed_query_async(query), k, where, query)
 
@@ -183,6 +186,7 @@ class QuestionAnswering:
         return Retrieval(read, vector, _merged([part.hits for part in parts]), index, where, parts)
 
     def answer(self, retrieval: Retrieval, mode: Mode | None = None) -> Answer:
+        """The final ``Answer`` of ``answer_stream``, for a caller that does not stream."""
         *_, answer = self.answer_stream(retrieval, mode)
         assert isinstance(answer, Answer)
         return answer

@@ -83,6 +83,8 @@ _SUPERLATIVE = re.compile(r"\b(?:largest|biggest|smallest|highest|lowest|first|o
 
 @dataclass(frozen=True)
 class Deal:
+    """The parties of the deal the passages speak of, as they write them: the buyer or investor, and the target."""
+
     acquirer: str
     target: str
 

@@ -40,6 +40,8 @@ HEADING_REACH = 64
 
 @dataclass(frozen=True)
 class Hit:
+    """A retrieved passage with its document's title and its score."""
+
     chunk: ChunkRecord
     title: str
     score: float  # cosine similarity plus the weighted lexical scores
@@ -76,12 +78,14 @@ class SearchIndex:
 
     @classmethod
     def open(cls, index_dir: Path, embedder: Embedder, fusion: Fusion | None = None) -> SearchIndex:
+        """The index in ``index_dir``; ``IndexIncompatible`` when another model than ``embedder`` made its vectors."""
         data = read_index(index_dir)
         check_model(data.manifest, embedder.model_name, embedder.dimension, embedder.probe(), index_dir)
         return cls(data, fusion)
 
     @property
     def size(self) -> int:
+        """The number of chunks (passages) in the index."""
         return len(self.chunks)
 
     def search(
@@ -152,6 +156,7 @@ class SearchIndex:
         return np.maximum(whole, parts)
 
     def sentences_of(self, chunk: ChunkRecord) -> Sequence[SentenceRecord]:
+        """The sentences of ``chunk``, in order."""
         return self.sentences[chunk.first_sentence : chunk.end_sentence]
 
 
@@ -161,6 +166,7 @@ class IndexRetriever:
     def retrieve(
         self, index: SearchIndex, query_vector: np.ndarray, k: int, where: DocumentFilter | None, query: str
     ) -> list[Hit]:
+        """The ``k`` best chunks for the query, dense and lexical scores fused (``SearchIndex.search``)."""
         return index.search(query_vector, k, where, query)
 
 

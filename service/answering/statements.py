@@ -101,6 +101,9 @@ _CARRIES_HEDGE = frozenset({",", "and"})
 
 @dataclass(frozen=True)
 class Clause:
+    """A part of a sentence that a negation or a hedge reaches: its content words, and whether it negates or
+    hedges them."""
+
     terms: frozenset[str]
     negated: bool
     hedged: bool
@@ -108,6 +111,8 @@ class Clause:
 
 @dataclass(frozen=True)
 class Statement:
+    """What a sentence asserts (``statement``), as the checks hold a draft sentence against its support."""
+
     text: str
     terms: frozenset[str]
     numbers: frozenset[str]
@@ -120,23 +125,28 @@ class Statement:
 
     @property
     def negated(self) -> frozenset[str]:
+        """The terms of its negated clauses."""
         return frozenset(t for c in self.clauses if c.negated for t in c.terms)
 
     @property
     def affirmed(self) -> frozenset[str]:
+        """The terms of its clauses that negate nothing."""
         return frozenset(t for c in self.clauses if not c.negated for t in c.terms)
 
     @property
     def hedged(self) -> frozenset[str]:
+        """The terms of its hedged clauses."""
         return frozenset(t for c in self.clauses if c.hedged for t in c.terms)
 
     @property
     def asserted(self) -> frozenset[str]:
+        """The terms of its clauses that hedge nothing."""
         return frozenset(t for c in self.clauses if not c.hedged for t in c.terms)
 
 
 @lru_cache(maxsize=8192)
 def statement(text: str) -> Statement:
+    """What ``text`` asserts, its markers left out; read once per text and kept."""
     plain = strip_markers(text)
     # "May 26" is a month, not a hedge.
     lower = re.sub(r"\bmay(?= \d)", "maymonth", plain.lower().replace("’", "'"))

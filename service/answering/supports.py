@@ -28,6 +28,9 @@ _HEADER_REACH = 400
 
 @dataclass(frozen=True)
 class Support:
+    """A retrieved sentence (or a table's row read as one) that a draft sentence may rest on, with the passage
+    it was retrieved in."""
+
     sentence: SentenceRecord
     hit: Hit
     # A table row's figures with the year of each: ("5053", "2022").
@@ -103,9 +106,11 @@ def with_acronyms(support: Support, phrases: dict[str, str]) -> Support:
 
 
 def terms_of(support: Support) -> frozenset[str]:
+    """The terms ``support`` holds, those of the acronyms it spells out included (``with_acronyms``)."""
     return frozenset(support.sentence.terms)
 
 
 
 def is_year(number: str) -> bool:
+    """Whether ``number`` is written as a year (1900 to 2099)."""
     return YEAR.fullmatch(number) is not None

@@ -53,6 +53,8 @@ _PRONOUNS = frozenset({"its"})
 
 @dataclass(frozen=True)
 class Token:
+    """A word or punctuation mark as ``read`` takes it: whether it is a name, and whether it owns the words after it."""
+
     word: str  # as written, without a possessive ending
     term: str  # stemmed, "" for a function word or punctuation
     name: bool
@@ -189,7 +191,7 @@ def _written(reading: Reading, term: str) -> str:
 
 
 class SameWord:
-    """Whether two terms are forms of one word, by the index's vocabulary (``SearchIndex.variants``)."""
+    """Whether two terms are forms of one word, by the index's vocabulary (``Vocabulary.variants``)."""
 
     def __init__(self, variants: dict[str, frozenset[str]]) -> None:
         self.variants = variants

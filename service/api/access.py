@@ -33,6 +33,7 @@ class Client:
 
     @property
     def bucket(self) -> str:
+        """The client's rate-limit bucket: one per key, site key or address."""
         return f"{self.kind}:{self.name}"
 
     @property
@@ -42,6 +43,7 @@ class Client:
 
 
 def key_hash(key: str) -> str:
+    """A short hash that names a key in logs and rate-limit buckets, where the key itself must not appear."""
     return hashlib.sha256(key.encode()).hexdigest()[:8]
 
 
@@ -76,9 +78,12 @@ class Access:
 
     @property
     def keys_required(self) -> bool:
+        """Whether the question routes need a key: some API key or site key is configured."""
         return bool(self.api_keys or self.site_keys)
 
     def identify(self, request: Request) -> Client:
+        """Who sent ``request``: a valid API key, else a site key valid for the page's origin, else the
+        address, with why a key it sent was refused."""
         address = request.client.host if request.client else "unknown"
         refusal = None
         given = presented_key(request)
@@ -146,4 +151,5 @@ def _loopback(host: str) -> bool:
 
 
 def unauthorized(detail: str) -> HTTPException:
+    """A 401 saying ``detail``, with the header that asks for a bearer key."""
     return HTTPException(status.HTTP_401_UNAUTHORIZED, detail=detail, headers={"WWW-Authenticate": "Bearer"})

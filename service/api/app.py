@@ -41,6 +41,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        """Start loading the model and index in the background (unless loaded), and run ``/mcp`` while the app runs."""
         if qa.state != "ready":
             threading.Thread(target=_load, args=(qa,), name="citeqa-load", daemon=True).start()
         async with agents.running():

@@ -13,6 +13,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
 class BodyLimit:
+    """The ASGI middleware that holds bodies to ``max_bytes``: 413 past it, else the app gets the body as read."""
+
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
         self.max_bytes = max_bytes
@@ -39,6 +41,7 @@ class BodyLimit:
                 break
 
         async def replay() -> Message:
+            """The messages already read, in order, then the client's own."""
             return messages.pop(0) if messages else await receive()
 
         await self.app(scope, replay, send)

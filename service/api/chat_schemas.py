@@ -18,6 +18,8 @@ from service.api.schemas import MAX_HISTORY, MAX_QUESTION_CHARS, CitationOut, Cl
 
 
 class TextPart(BaseModel):
+    """One part of a message's content given as a list of parts."""
+
     type: Literal["text"]
     text: Text
 
@@ -35,6 +37,8 @@ def read_role(role: object) -> object:
 
 
 class ChatMessage(BaseModel):
+    """One message of the conversation; its content a text or a list of text parts."""
+
     model_config = ConfigDict(extra="ignore")  # e.g. "name"
 
     role: Annotated[Literal["system", "user", "assistant"], BeforeValidator(read_role)] = Field(
@@ -44,11 +48,14 @@ class ChatMessage(BaseModel):
 
     @property
     def text(self) -> str:
+        """The message's text: its content, or its parts one per line."""
         # Parts are separate pieces of text: joined without a break, "Who will lead" and "the lab?" ran together.
         return self.content if isinstance(self.content, str) else "\n".join(p.text for p in self.content)
 
 
 class ChatRequest(BaseModel):
+    """A chat completions request: the last user message is the question, the earlier ones the conversation."""
+
     # OpenAI's sampling parameters (temperature, max_tokens, ...) mean nothing to extractive answers.
     model_config = ConfigDict(extra="ignore")
 
@@ -68,10 +75,12 @@ class ChatRequest(BaseModel):
 
     @property
     def user_texts(self) -> list[str]:
+        """The texts of the user messages, oldest first: the question is the last."""
         return [m.text for m in self.messages if m.role == "user"]
 
     @property
     def question(self) -> str:
+        """The last user message, trimmed: what is asked."""
         return trimmed(self.user_texts[-1])
 
     @property
@@ -82,11 +91,15 @@ class ChatRequest(BaseModel):
 
 
 class AssistantMessage(BaseModel):
+    """The answer as the assistant's message: its text with the markers, and any closest sentences quoted after it."""
+
     role: Literal["assistant"] = "assistant"
     content: str
 
 
 class Choice(BaseModel):
+    """The one choice of a completion."""
+
     index: int = 0
     message: AssistantMessage
     finish_reason: Literal["stop"] = "stop"
@@ -102,6 +115,7 @@ class Grounding(BaseModel):
 
     @classmethod
     def of(cls, answer: Answer) -> Grounding:
+        """The extra fields of ``answer``."""
         return cls(
             citations=[CitationOut.of(c) for c in answer.citations],
             sources=[Source.of(hit) for hit in answer.sources],
@@ -111,6 +125,8 @@ class Grounding(BaseModel):
 
 
 class ChatCompletion(Grounding):
+    """The whole answer at once (``stream`` false), with what it rests on as extra fields."""
+
     id: str
     object: Literal["chat.completion"] = "chat.completion"
     created: int
@@ -119,17 +135,23 @@ class ChatCompletion(Grounding):
 
 
 class Delta(BaseModel):
+    """What one chunk adds to the message: the role first, then the answer piece by piece."""
+
     role: Literal["assistant"] | None = None
     content: str | None = None
 
 
 class ChunkChoice(BaseModel):
+    """The one choice of a chunk; ``finish_reason`` is set in the last one."""
+
     index: int = 0
     delta: Delta
     finish_reason: Literal["stop"] | None = None
 
 
 class ChatCompletionChunk(BaseModel):
+    """One event of a streamed answer; the last one carries what the answer rests on."""
+
     id: str
     object: Literal["chat.completion.chunk"] = "chat.completion.chunk"
     created: int

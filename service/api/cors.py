@@ -14,6 +14,7 @@ class CORS(CORSMiddleware):
     headers"); the body is ``{"detail": ...}``, and an origin refused is told which settings allow it."""
 
     def preflight_response(self, request_headers: Headers) -> Response:
+        """Starlette's answer to a preflight, a refusal rewritten as JSON with its status and headers kept."""
         response = super().preflight_response(request_headers)
         if response.status_code < 400:
             return response

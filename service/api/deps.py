@@ -25,6 +25,7 @@ async def get_ready_qa(qa: Annotated[QuestionAnswering, Depends(get_qa)]) -> Que
 
 
 async def get_access(request: Request) -> Access:
+    """The app's keys and rate limiter."""
     access: Access = request.app.state.access
     return access
 
@@ -38,6 +39,7 @@ async def admit(request: Request, access: AccessDep) -> Client:
 
 
 async def admit_operator(request: Request, access: AccessDep) -> None:
+    """The caller of ``/metrics``, admitted: with an API key when API keys are configured."""
     access.admit_operator(request)
 
 

@@ -35,6 +35,8 @@ INSTRUCTIONS = (
 
 
 class AskResult(BaseModel):
+    """What the ``ask`` tool returns: ``POST /ask``'s answer, citations, closest sentences and note."""
+
     answer: str = Field(description="the answer, each sentence ending with its claim's markers as the report has them")
     abstained: bool = Field(description="true when no sentence was verified to answer the question as asked")
     citations: list[CitationOut] = Field(description="one per marker in the answer: the passage and quoted sentence")
@@ -43,6 +45,8 @@ class AskResult(BaseModel):
 
 
 class SearchResult(BaseModel):
+    """What the ``search`` tool returns: the passages, best first."""
+
     results: list[Source]
 
 
@@ -62,6 +66,7 @@ def create_mcp(qa: QuestionAnswering) -> MCPServer:
         doc_prefix: Annotated[str | None, Field(description=DOC_PREFIX)] = None,
         top_k: Annotated[int | None, Field(description="passages to retrieve, 1 to 20 (default 5)")] = None,
     ) -> Annotated[CallToolResult, AskResult]:
+        """The ``ask`` tool: ``POST /ask`` for an agent, its answer as structured content and as text."""
         request = _checked(
             AskRequest, question=question, company=company, period=period, doc_prefix=doc_prefix, top_k=top_k
         )
@@ -87,6 +92,7 @@ def create_mcp(qa: QuestionAnswering) -> MCPServer:
         period: Annotated[str | None, Field(description=PERIOD)] = None,
         doc_prefix: Annotated[str | None, Field(description=DOC_PREFIX)] = None,
     ) -> Annotated[CallToolResult, SearchResult]:
+        """The ``search`` tool: ``GET /search`` for an agent, its passages as structured content and as text."""
         request = _checked(SearchRequest, q=query, k=k, company=company, period=period, doc_prefix=doc_prefix)
         hits = await _ready(qa).search_async(request.q, request.k, request.where)
         result = SearchResult(results=[Source.of(hit) for hit in hits])
@@ -94,6 +100,7 @@ def create_mcp(qa: QuestionAnswering) -> MCPServer:
 
     @server.resource(f"{DOCUMENTS}{{doc_id}}", mime_type="text/plain", description="an indexed report")
     def document(doc_id: str) -> str:
+        """A document resource: its sentences, each with its claim's markers."""
         return server.document_text(unquote(doc_id))
 
     return server
@@ -107,6 +114,7 @@ class CiteqaMCP(MCPServer):
         self.qa = qa
 
     async def list_resources(self) -> list[Resource]:
+        """The documents of the index served now, one resource each; none while no index is loaded."""
         try:
             documents = self.qa.index.data.documents
         except NotReady:

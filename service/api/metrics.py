@@ -20,6 +20,9 @@ _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.
 
 
 class Metrics:
+    """The app's Prometheus registry: requests counted and timed as they end, the pipeline's figures read at
+    each scrape."""
+
     def __init__(self, qa: QuestionAnswering) -> None:
         self.registry = CollectorRegistry()
         self.requests = Counter(
@@ -38,6 +41,7 @@ class Metrics:
         self.registry.register(_ServiceCollector(qa))
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
+        """Count one request and its time; a method outside the standard ones is counted as "other"."""
         self.requests.labels(method if method in _METHODS else "other", route, str(status)).inc()
         self.latency.labels(route).observe(seconds)
 
@@ -49,6 +53,7 @@ class _ServiceCollector(Collector):
         self.qa = qa
 
     def collect(self) -> Iterator[Metric]:
+        """The answers, abstentions and reloads so far, readiness, and the size of the index once one is served."""
         counts = dict(self.qa.counts)
         answers = CounterMetricFamily("citeqa_answers", "answers given, and abstentions", labels=["outcome"])
         answers.add_metric(["answered"], counts.get("answered", 0))

@@ -11,6 +11,8 @@ _MAX_TRACKED = 10_000
 
 
 class RateLimiter:
+    """One token bucket per client, holding up to ``burst`` tokens and refilled at ``per_second``; thread-safe."""
+
     def __init__(self, per_second: float, burst: int) -> None:
         self.per_second = per_second
         self.burst = burst

@@ -46,10 +46,12 @@ def reload_on_sighup(qa: QuestionAnswering) -> None:
     """SIGHUP reloads in a thread of its own, so the server keeps answering while the index loads."""
 
     def reload() -> None:
+        """Reload the index; a failure is left to the log."""
         with suppress(IndexNotReloaded):  # logged, and no one to tell beyond the log
             reload_logged(qa, "SIGHUP")
 
     def handle(signum: int, frame: object) -> None:
+        """The SIGHUP handler: start the reload in a thread of its own and return at once."""
         threading.Thread(target=reload, name="citeqa-reload", daemon=True).start()
 
     signal.signal(signal.SIGHUP, handle)

@@ -43,6 +43,7 @@ class RequestLog:
         status = 500  # unless a response starts: an exception escaped
 
         async def send_with_id(message: Message) -> None:
+            """Pass the response on with ``X-Request-ID`` (and ``X-Worker``) added, keeping its status for the log."""
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]

@@ -51,6 +51,8 @@ Text = Annotated[StrictStr, AfterValidator(unicode_text)]
 
 
 def trimmed(text: str) -> str:
+    """``text`` without the whitespace around it; ``InputError`` when it is not valid Unicode, nothing visible
+    is left, or it is over ``MAX_QUESTION_CHARS``."""
     text = unicode_text(text).strip()
     # Invisible format characters (a zero-width space, a byte-order mark) are no more a question than spaces.
     if all(unicodedata.category(ch) == "Cf" for ch in text):
@@ -67,6 +69,8 @@ Period = Annotated[StrictStr, StringConstraints(min_length=1, max_length=MAX_PER
 
 
 class AskRequest(BaseModel):
+    """A question as ``POST /ask`` and ``POST /ask/stream`` read it, with its conversation, filters and mode."""
+
     model_config = ConfigDict(extra="forbid")
 
     question: Question = Field(description=f"1 to {MAX_QUESTION_CHARS} characters after trimming")
@@ -90,6 +94,7 @@ class AskRequest(BaseModel):
 
     @property
     def where(self) -> DocumentFilter:
+        """The documents the question may be answered from, as its filters give them."""
         return DocumentFilter(self.doc_prefix, self.company, self.period)
 
 
@@ -103,6 +108,8 @@ RELEVANCE = (
 
 
 class Source(BaseModel):
+    """A retrieved passage: its document, its text and the markers it carries."""
+
     doc_id: str
     title: str
     chunk_id: str
@@ -112,6 +119,7 @@ class Source(BaseModel):
 
     @classmethod
     def of(cls, hit: Hit) -> Source:
+        """``hit`` as the API gives it, its score rounded to four places."""
         chunk = hit.chunk
         return cls(
             doc_id=chunk.doc_id,
@@ -124,6 +132,8 @@ class Source(BaseModel):
 
 
 class CitationOut(BaseModel):
+    """One marker of the answer: the passage it comes from and the sentence it stands for, quoted with its markers."""
+
     marker: str
     doc_id: str
     chunk_id: str
@@ -131,10 +141,13 @@ class CitationOut(BaseModel):
 
     @classmethod
     def of(cls, citation: Citation) -> CitationOut:
+        """``citation`` as the API gives it."""
         return cls(**citation.__dict__)
 
 
 class ClosestOut(BaseModel):
+    """A sentence where the reports come closest to a question none answers as asked; never an answer."""
+
     text: str = Field(description="the sentence followed by its claim's marker group, as the report writes it")
     markers: list[str]
     doc_id: str
@@ -143,6 +156,7 @@ class ClosestOut(BaseModel):
 
     @classmethod
     def of(cls, closest: Closest) -> ClosestOut:
+        """``closest`` as the API gives it."""
         sentence = closest.sentence
         return cls(
             text=closest.text,
@@ -154,11 +168,15 @@ class ClosestOut(BaseModel):
 
 
 class DroppedOut(BaseModel):
+    """A model's sentence the passages did not support, and why it was dropped."""
+
     sentence: str
     reason: str
 
 
 class AskResponse(BaseModel):
+    """The answer to a question, with the citations of its markers and the passages retrieved for it."""
+
     answer: str
     abstained: bool
     citations: list[CitationOut]
@@ -180,6 +198,7 @@ class AskResponse(BaseModel):
 
     @classmethod
     def of(cls, answer: Answer) -> AskResponse:
+        """``answer`` as the API gives it."""
         return cls(
             answer=answer.text,
             abstained=answer.abstained,
@@ -205,14 +224,20 @@ class SearchRequest(BaseModel):
 
     @property
     def where(self) -> DocumentFilter:
+        """The documents to search, as the filters give them."""
         return DocumentFilter(self.doc_prefix, self.company, self.period)
 
 
 class SearchResponse(BaseModel):
+    """The passages of a search, best first."""
+
     results: list[Source]
 
 
 class Status(BaseModel):
+    """What a health probe says: ``ok``, ``ready``, ``loading`` or ``failed``, with the reason when not ready
+    and the index's size when ready."""
+
     status: str
     detail: str | None = None
     documents: int | None = None
@@ -226,6 +251,8 @@ class ErrorBody(BaseModel):
 
 
 class ReloadResult(BaseModel):
+    """The index now served after a reload: its size."""
+
     status: str
     documents: int
     chunks: int

@@ -33,6 +33,7 @@ def event_stream(request: Request, events: AsyncGenerator[str, None]) -> Streami
     work behind the remaining events is not done."""
 
     async def until_disconnected() -> AsyncIterator[str]:
+        """``events`` while the client is connected; closed however the stream ends."""
         try:
             while not await request.is_disconnected():
                 try:
@@ -55,10 +56,13 @@ def answer_pieces(answer: Answer) -> list[str]:
 
 
 def dump(models: list[Source] | list[CitationOut]) -> str:
+    """``models`` as one JSON array, an event's data."""
     return json.dumps([m.model_dump() for m in models], ensure_ascii=False)
 
 
 async def ask_events(qa: QuestionAnswering, body: AskRequest) -> AsyncGenerator[str, None]:
+    """The events of ``POST /ask/stream``: ``sources``, a ``delta`` per piece of the answer, ``citations``,
+    then ``done``."""
     retrieval = await qa.retrieve_async(body.question, body.top_k, body.history, body.where)
     yield sse(dump([Source.of(hit) for hit in retrieval.hits]), "sources")
     answer: Answer | None = None

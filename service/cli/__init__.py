@@ -16,6 +16,7 @@ from service.cli.parser import parse
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``citeqa`` command given ``argv`` (the process's arguments when None), and return its exit code."""
     stay_offline()
     args = parse(argv)
     return reported(lambda: args.run(settings_for(args), args))

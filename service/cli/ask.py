@@ -14,6 +14,7 @@ from service.config import Settings
 
 
 def ask_command(settings: Settings, args: argparse.Namespace) -> int:
+    """``citeqa ask``: answer one question in this process and print the answer; 0 once printed."""
     from service.api.schemas import AskRequest, AskResponse
 
     try:

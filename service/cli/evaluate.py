@@ -50,6 +50,7 @@ def eval_command(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def convert_command(settings: Settings, args: argparse.Namespace) -> int:
+    """``citeqa convert``: write a gold set in another format; 0 once written."""
     from eval.datasets import load_gold, save_gold
 
     items = load_gold(args.source, args.source_format)

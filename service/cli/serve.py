@@ -10,6 +10,7 @@ from service.config import Settings
 
 
 def serve_command(settings: Settings, args: argparse.Namespace) -> int:
+    """``citeqa serve``: check the index, the PID file's folder and the address, then serve until stopped."""
     check_index(settings)  # before the imports and the model load: a wrong path is told in a second
     if args.pid_file and not args.pid_file.parent.is_dir():
         raise ConfigurationError(f"--pid-file: the folder {args.pid_file.parent} does not exist")
@@ -20,6 +21,7 @@ def serve_command(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def mcp_command(settings: Settings, args: argparse.Namespace) -> int:
+    """``citeqa mcp``: serve the Model Context Protocol on stdin and stdout until the client ends it; 0 then."""
     check_index(settings)  # told on stderr before the model loads; stdout is the protocol's
     from service.answering.qa import QuestionAnswering
     from service.api.mcp import create_mcp

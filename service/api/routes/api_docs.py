@@ -29,11 +29,13 @@ router = APIRouter(include_in_schema=False)
 
 @lru_cache(maxsize=1)
 def redoc_script() -> str:
+    """ReDoc's script as fastapi-offline ships it, its footer logo fetched from here; read once."""
     return (OFFLINE_STATIC / "redoc.standalone.js").read_text(encoding="utf-8").replace(CDN_LOGO, LOGO)
 
 
 @router.get("/redoc")
 def redoc() -> HTMLResponse:
+    """ReDoc's page, with its script and icon served from here."""
     return get_redoc_html(
         openapi_url="/openapi.json",
         title="citeqa - ReDoc",
@@ -45,9 +47,11 @@ def redoc() -> HTMLResponse:
 
 @router.get("/redoc.standalone.js")
 def redoc_js() -> Response:
+    """ReDoc's script (``redoc_script``)."""
     return Response(redoc_script(), media_type="text/javascript")
 
 
 @router.get(LOGO)
 def redoc_logo() -> Response:
+    """The mark in the place of ReDoc's footer logo."""
     return Response(LOGO_SVG, media_type="image/svg+xml")

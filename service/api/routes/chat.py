@@ -43,6 +43,9 @@ def _closest_quoted(answer: Answer) -> str:
 async def chat_completions(
     body: ChatRequest, request: Request, qa: ReadyQADep
 ) -> ChatCompletion | StreamingResponse:
+    """``/ask`` in OpenAI's chat completions format: the last user message is the question, the earlier ones
+    the conversation; ``citations``, ``sources``, ``abstained`` and ``closest`` are extra fields (in the last
+    chunk when streaming)."""
     completion_id, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
     if body.stream:
         return event_stream(request, _chunks(qa, body, completion_id, created))
@@ -60,6 +63,7 @@ async def _chunks(
     qa: QuestionAnswering, body: ChatRequest, completion_id: str, created: int
 ) -> AsyncGenerator[str, None]:
     def chunk(delta: Delta, finish: Literal["stop"] | None = None, grounding: Grounding | None = None) -> str:
+        """One ``chat.completion.chunk`` event; with ``grounding``, the last one."""
         extra = grounding.model_dump() if grounding else {}
         choice = ChunkChoice(delta=delta, finish_reason=finish)
         data = ChatCompletionChunk(id=completion_id, created=created, model=body.model, choices=[choice], **extra)

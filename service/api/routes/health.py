@@ -16,11 +16,14 @@ router = APIRouter()
 # for a thread (eval/bench/BENCHMARKS.md#async-probes).
 @router.get("/livez", response_model=Status)
 async def livez() -> Status:
+    """The process is up (it answers before the model and index are loaded)."""
     return Status(status="ok")
 
 
 @router.get("/readyz", response_model=Status, responses={503: {"model": Status}})
 async def readyz(qa: QADep) -> Status | JSONResponse:
+    """Ready once the model and index are loaded, with the index's size; 503 with the reason until then, or
+    when they could not be loaded."""
     if qa.state != "ready":
         body = Status(status=qa.state, detail=qa.error or "the model and index are still loading")
         return JSONResponse(body.model_dump(), status_code=503)

@@ -18,5 +18,6 @@ router = APIRouter()
     responses={200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text format"}, **documented(401)},
 )
 def metrics(request: Request) -> Response:
+    """Prometheus metrics in text format; with an API key when API keys are configured."""
     registry: CollectorRegistry = request.app.state.metrics.registry
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

@@ -23,5 +23,7 @@ async def search(
     company: Annotated[Company | None, Query(description=COMPANY)] = None,
     period: Annotated[Period | None, Query(description=PERIOD)] = None,
 ) -> SearchResponse:
+    """The ``k`` passages closest to ``q`` among the documents the filters admit, best first, each with the
+    markers it carries."""
     where = DocumentFilter(doc_prefix, company, period)
     return SearchResponse(results=[Source.of(hit) for hit in await qa.search_async(q, k, where)])
