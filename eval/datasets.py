@@ -37,12 +37,16 @@ class GoldFormatError(InputError):
 
 @dataclass(frozen=True)
 class Evidence:
+    """Where a gold answer is found: a document and, where given, a verbatim quote from it."""
+
     doc_id: str
     quote: str | None = None
 
 
 @dataclass(frozen=True)
 class GoldItem:
+    """One gold question, in the shape every format is read into; the fields are the gold file's (eval/README.md)."""
+
     id: str
     question: str
     answerable: bool = True
@@ -58,6 +62,7 @@ Half = Literal["fit", "held-out"]
 
 
 def in_fitting_half(item: GoldItem) -> bool:
+    """Whether thresholds are fitted on ``item`` (``fitting_id``)."""
     return fitting_id(item.id)
 
 
@@ -69,10 +74,12 @@ def fitting_id(identifier: str) -> bool:
 
 
 def split_half(items: list[GoldItem], half: Half) -> list[GoldItem]:
+    """The questions of ``half``: ``fit`` the odd-numbered, ``held-out`` the others."""
     return [item for item in items if in_fitting_half(item) == (half == "fit")]
 
 
 def detect_format(path: Path) -> Format:
+    """The format of a gold file, told by its first record (a folder is BEIR), for when none is given."""
     if path.is_dir():
         return "beir"
     first = _first_record(path)
@@ -84,6 +91,8 @@ def detect_format(path: Path) -> Format:
 
 
 def load_gold(path: Path, format: Format | None = None) -> list[GoldItem]:
+    """The questions of a gold file (a folder for BEIR), in ``format`` or the one detected; ``GoldFormatError`` when it
+    does not parse, is empty or repeats an id."""
     if not path.exists():
         raise GoldFormatError(f"{path} does not exist")
     format = format or detect_format(path)
@@ -99,6 +108,7 @@ def load_gold(path: Path, format: Format | None = None) -> list[GoldItem]:
 
 
 def save_gold(items: list[GoldItem], path: Path, format: Format) -> None:
+    """Write ``items`` to ``path`` in ``format`` (a folder for BEIR); FinanceBench is read, never written."""
     if format == "beir":
         _save_beir(items, path)
         return

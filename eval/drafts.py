@@ -45,6 +45,9 @@ PASSAGES_PER_DOCUMENT = 3
 
 @dataclass(frozen=True)
 class DraftSentence:
+    """One sentence of a draft, labelled ``faithful`` or not with the ``kind`` of rewording or fault, and the markers it
+    should carry when kept."""
+
     text: str
     faithful: bool
     kind: str
@@ -53,6 +56,9 @@ class DraftSentence:
 
 @dataclass(frozen=True)
 class Draft:
+    """A scripted answer to ``question`` from ``documents`` of the ``seed`` or ``financebench`` corpus, sentence by
+    sentence."""
+
     id: str
     corpus: str
     question: str
@@ -73,14 +79,17 @@ class Judged:
 
     @property
     def right(self) -> bool:
+        """Whether the checker did as the label says: kept a faithful sentence, dropped an unfaithful one."""
         return bool(self.kept) == self.sentence.faithful
 
     @property
     def markers_as_expected(self) -> bool:
+        """Whether what was kept carries the markers the sentence is labelled with, no more and no fewer."""
         return set(markers_in(" ".join(k.render() for k in self.kept))) == set(self.sentence.markers)
 
 
 def load_drafts(path: Path = DRAFTS) -> list[Draft]:
+    """The drafts of ``path``, one JSON object a line."""
     drafts = []
     for line in path.read_text(encoding="utf-8").splitlines():
         if not line.strip():
@@ -118,6 +127,8 @@ def passages(index: SearchIndex, embedder: Embedder, draft: Draft) -> list[Hit]:
 def judge(
     drafts: list[Draft], indexes: dict[str, SearchIndex], embedder: Embedder, checker: DraftChecker
 ) -> list[Judged]:
+    """Every sentence of ``drafts`` checked by ``checker`` against its draft's passages (``passages``), timed: its own
+    check and its share of reading the passages."""
     judged = []
     for draft in drafts:
         index = indexes[draft.corpus]
@@ -136,6 +147,7 @@ def judge(
 
 
 def open_indexes(drafts: list[Draft], embedder: Embedder, work: Path = WORK) -> dict[str, SearchIndex]:
+    """Each corpus the drafts use indexed in ``work`` (brought up to date) and opened for search."""
     indexes = {}
     for corpus in sorted({d.corpus for d in drafts}):
         documents = {doc for d in drafts if d.corpus == corpus for doc in d.documents}
@@ -146,6 +158,8 @@ def open_indexes(drafts: list[Draft], embedder: Embedder, work: Path = WORK) -> 
 
 
 def summary(judged: list[Judged]) -> dict[str, float | int]:
+    """The figures: shares of faithful sentences kept, of unfaithful ones dropped, of those kept with the markers
+    expected, and milliseconds a sentence."""
     faithful = [j for j in judged if j.sentence.faithful]
     unfaithful = [j for j in judged if not j.sentence.faithful]
     kept = [j for j in judged if j.kept]
@@ -161,6 +175,8 @@ def summary(judged: list[Judged]) -> dict[str, float | int]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """``python -m eval.drafts``: print the figures in all, by corpus and by kind; 2 when what a run needs is missing,
+    else 0."""
     parser = argparse.ArgumentParser(prog="python -m eval.drafts", description=__doc__.split("\n\n")[0])
     parser.add_argument("--drafts", type=Path, default=DRAFTS)
     parser.add_argument(

@@ -39,10 +39,13 @@ class Scored:
 
     @property
     def abstained(self) -> bool:
+        """Whether the response claimed nothing."""
         return bool(self.response.get("abstained"))
 
 
 def score(item: GoldItem, response: dict[str, Any], seconds: float) -> Scored:
+    """What ``response`` to ``item`` is worth: evidence ranks, markers, fact recall, token F1, whether it passed, and
+    why not."""
     answer = str(response.get("answer", ""))
     scored = Scored(item, response, seconds)
     scored.evidence_ranks = [_rank_of(evidence, response.get("sources", [])) for evidence in item.evidence]

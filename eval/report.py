@@ -69,6 +69,8 @@ def by_kind(run: EvalRun) -> dict[str, dict[str, int]]:
 
 
 def format_value(name: str, value: float | int | None) -> str:
+    """A metric's value as the reports show it: shares to three decimals, milliseconds to one, counts whole; ``n/a`` for
+    none."""
     if value is None:
         return "n/a"
     if name in _NOT_SHARES:
@@ -77,6 +79,7 @@ def format_value(name: str, value: float | int | None) -> str:
 
 
 def table(run: EvalRun) -> str:
+    """The run for the terminal: passes by kind, each metric with what it measures, and the questions that failed."""
     kinds = by_kind(run)
     kind_width = max(len("kind"), *(len(kind) for kind in kinds))
     lines = [f"{'kind'.ljust(kind_width)}  passed", f"{'-' * kind_width}  ------"]
@@ -99,6 +102,7 @@ def table(run: EvalRun) -> str:
 
 
 def to_json(run: EvalRun) -> dict[str, Any]:
+    """The run as ``eval.json`` holds it: the metrics, passes by kind, and every question with its answer and scores."""
     return {
         "target": run.target,
         "k": run.k,
@@ -133,6 +137,7 @@ def to_json(run: EvalRun) -> dict[str, Any]:
 
 
 def write_reports(run: EvalRun, folder: Path) -> tuple[Path, Path]:
+    """Write ``eval.json`` and ``eval.html`` into ``folder``; their paths."""
     folder.mkdir(parents=True, exist_ok=True)
     data = to_json(run)
     json_path, html_path = folder / "eval.json", folder / "eval.html"

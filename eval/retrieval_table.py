@@ -42,6 +42,8 @@ LATENCY_ROUNDS = 3
 
 @dataclass(frozen=True)
 class Configuration:
+    """A row of the table: its ``label`` and the ``Settings`` fields it sets."""
+
     label: str
     settings: dict[str, Any]
 
@@ -75,6 +77,9 @@ CONFIGURATIONS = (
 
 @dataclass
 class Row:
+    """A configuration's figures: FinanceBench dev in all and by half, the seed gold set's, and the median time of
+    ``ask``."""
+
     label: str
     settings: dict[str, Any]
     financebench: dict[str, dict[str, float | None]]  # "all", "odd", "even" -> metric -> value
@@ -139,6 +144,7 @@ def _number(value: float | int | None) -> float | None:
 
 
 def markdown(rows: list[Row]) -> str:
+    """The table of ``rows``, each one's ``ask`` time also as a ratio to the first row's."""
     reference = rows[0].ask_p50_ms or 1.0
     header = (
         "| configuration | chunk tokens / overlap | text w | names w | hit@1 | hit@5 | hit@10 | MRR "
@@ -168,6 +174,7 @@ def _cell(value: float | None) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
+    """``python -m eval.retrieval_table``: measure the chosen configurations, time them in turn, and write the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--financebench",

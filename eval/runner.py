@@ -26,7 +26,10 @@ class Asker(Protocol):
 
 
 def in_process(qa: QuestionAnswering, mode: Mode | None = None) -> Asker:
+    """An ``Asker`` that asks ``qa`` in this process."""
+
     def ask(question: str, top_k: int) -> tuple[dict[str, Any], float]:
+        """``Asker``: the answer as ``POST /ask`` would give it, and the seconds ``ask`` took."""
         started = time.perf_counter()
         answer = qa.ask(question, top_k, mode=mode)
         return AskResponse.of(answer).model_dump(), time.perf_counter() - started
@@ -39,9 +42,12 @@ _MAX_WAIT_SECONDS = 10.0
 
 
 def over_http(client: httpx.Client, mode: Mode | None = None) -> Asker:
+    """An ``Asker`` that posts to ``/ask`` through ``client``, waiting as a server that rate-limits says;
+    ``ServerError`` when it cannot be reached or answers an error."""
     waited = 0.0
 
     def ask(question: str, top_k: int) -> tuple[dict[str, Any], float]:
+        """``Asker``: the server's answer, and the round trip of the request it answered."""
         nonlocal waited
         body: dict[str, Any] = {"question": question, "top_k": top_k}
         if mode:
@@ -73,6 +79,9 @@ def over_http(client: httpx.Client, mode: Mode | None = None) -> Asker:
 
 @dataclass
 class EvalRun:
+    """Every question scored, the run's metrics, the ``k`` passages retrieved a question, and what was asked: the index
+    folder or the server's URL."""
+
     results: list[Scored]
     metrics: dict[str, float | int | None]
     k: int
@@ -86,6 +95,8 @@ def run_eval(
     target: str,
     progress: bool = True,
 ) -> EvalRun:
+    """Ask every gold question through ``ask`` for ``k`` passages and score the answers; ``target`` names what was
+    asked, for the reports."""
     results: list[Scored] = []
     for item in tqdm(items, desc="Evaluating", unit="question", disable=not progress):
         response, seconds = ask(item.question, k)

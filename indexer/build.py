@@ -114,6 +114,7 @@ class LocalCompute:
         self.progress = progress
 
     def embed(self, texts: list[str]) -> np.ndarray:
+        """``Compute.embed`` in this process: the texts longest first, 256 to a model call."""
         # Longest first across the whole corpus, as one call to the model would batch them: slices of
         # texts in corpus order hold long and short texts together, and the short ones are padded.
         # Slices, not one call: Ctrl-C waits for the model thread to finish its current call.
@@ -127,6 +128,7 @@ class LocalCompute:
         return vectors
 
     def vector_store(self, vectors: np.ndarray, index_type: IndexType) -> FaissStore:
+        """``Compute.vector_store`` in this process (``FaissStore.build``)."""
         return FaissStore.build(vectors, index_type)
 
 
@@ -162,10 +164,13 @@ class Indexer:
         self._count_tokens = functools.lru_cache(maxsize=TOKEN_COUNT_CACHE)(embedder.count_tokens)
 
     def warm_up(self) -> None:
+        """Load the embedder's model now rather than when a build first needs it."""
         self.embedder.warm_up()
 
     @property
     def chunking(self) -> dict[str, object]:
+        """How passages are cut and what is embedded with them, as the manifest records it: an index built with other
+        settings is parsed and embedded anew, not reused."""
         return {
             "chunk_size": self.chunk_size,
             "chunk_overlap": self.chunk_overlap,
@@ -177,6 +182,11 @@ class Indexer:
         }
 
     def run(self, corpus_dir: Path, index_dir: Path) -> IndexReport:
+        """Index the reports in ``corpus_dir`` into ``index_dir``, reusing what the last build embedded, and publish the
+        new build in one step; the report says what was done.
+
+        Nothing is written when nothing changed, and a corpus of which no report can be read leaves the index as it was.
+        """
         if corpus_dir.is_file():
             raise InputError(f"{corpus_dir} is a file; give the corpus folder that holds the reports")
         if not corpus_dir.is_dir():

@@ -33,9 +33,13 @@ class ClaimSplitter(TextSplitter):
     """
 
     def split_text(self, text: str) -> list[str]:
+        """Refused (``NotImplementedError``): chunks are made of whole sentences (``split_sentences``), not cut from
+        bare text."""
         raise NotImplementedError("ClaimSplitter works on sentences: call split_sentences()")
 
     def split_sentences(self, text: str, sentences: Sequence[Sentence]) -> list[ChunkSpan]:
+        """The chunks of ``text``: its claims and unmarked ``sentences`` (from ``fit``) merged up to ``chunk_size`` with
+        LangChain's overlap, each as a range of sentences and its text."""
         units = self._units(text, sentences)
         # Unit texts carry no newline, so joining with one lets each chunk be mapped back to its units.
         merged = self._merge_splits([unit_text for unit_text, _, _ in units], "\n")
@@ -99,6 +103,8 @@ class ClaimSplitter(TextSplitter):
 def make_splitter(
     chunk_size: int, chunk_overlap: int, length_function: Callable[[str], int] = len
 ) -> ClaimSplitter:
+    """A ``ClaimSplitter`` measuring text with ``length_function`` (the indexer passes the model's token count;
+    characters by default)."""
     return ClaimSplitter(
         chunk_size=chunk_size, chunk_overlap=chunk_overlap, length_function=length_function
     )

@@ -62,6 +62,8 @@ class Sentence:
 
 
 def render_with_group(text: str, group: str) -> str:
+    """``text`` with its claim's marker ``group`` put back before its closing punctuation (a full stop where it has
+    none), as the report writes it."""
     if not group:
         return text
     match = _TRAILING_PUNCT.search(text)

@@ -123,11 +123,14 @@ class Embedder:
         return self._thread.submit(call, *args).result()
 
     def warm_up(self) -> None:
+        """Load the model once (on the model thread, or in its own process): ``info`` and the properties read from it
+        need it first."""
         if self._info is None:
             self._info = self._on_model_thread(self._encoder.load)
 
     @property
     def info(self) -> ModelInfo:
+        """What loading the model found; ``RuntimeError`` before ``warm_up``."""
         if self._info is None:
             raise RuntimeError("Embedder.warm_up() must be called before use")
         return self._info
@@ -141,13 +144,16 @@ class Embedder:
 
     @property
     def dimension(self) -> int:
+        """Length of the model's vectors."""
         return self.info.dimension
 
     @property
     def max_tokens(self) -> int:
+        """Tokens the model reads at most, those its tokenizer adds included."""
         return self.info.max_tokens
 
     def count_tokens(self, text: str) -> int:
+        """Tokens of ``text`` without those the tokenizer adds: what chunk sizes are measured in."""
         return len(self.model.tokenizer.encode(text, add_special_tokens=False, verbose=False))
 
     @property
@@ -156,6 +162,7 @@ class Embedder:
         return self.max_tokens - len(self.model.tokenizer.encode("", add_special_tokens=True, verbose=False))
 
     def embed_documents(self, texts: list[str], progress: bool = False) -> np.ndarray:
+        """Passages as float32 unit vectors, one a row, embedded on the model thread in batches of ``batch_size``."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         return self._on_model_thread(self._encoder.encode, "document", texts, progress)
@@ -237,6 +244,7 @@ class QueryCache:
         self._lock = threading.Lock()
 
     def get(self, text: str) -> np.ndarray | None:
+        """The vector kept for ``text``, now the most recently used; None when none is kept."""
         with self._lock:
             vector = self._vectors.get(text)
             if vector is not None:
@@ -244,6 +252,7 @@ class QueryCache:
             return vector
 
     def put(self, text: str, vector: np.ndarray) -> None:
+        """Keep ``vector`` for ``text``, dropping the least recently used beyond ``size``; a size of 0 keeps none."""
         if self.size <= 0:
             return
         with self._lock:

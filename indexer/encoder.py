@@ -35,6 +35,9 @@ Kind = Literal["query", "document"]
 
 @dataclass(frozen=True)
 class ModelInfo:
+    """What loading a model found: its vectors' length, the tokens it reads, the probe that identifies its weights and
+    what runs its forward pass."""
+
     dimension: int
     max_tokens: int
     probe: list[float]  # a few float32 coordinates of PROBE_TEXT's embedding
@@ -67,6 +70,8 @@ class Encoder:
         self._dimension = 0
 
     def load(self) -> ModelInfo:
+        """Load the model from disk, check the traced and exported forward passes against the library's ``encode`` and
+        keep those that agree; ``ModelUnavailable`` when it cannot be loaded."""
         stay_offline()
         import torch
         from sentence_transformers import SentenceTransformer
@@ -114,11 +119,15 @@ class Encoder:
 
     @property
     def model(self) -> SentenceTransformer:
+        """The loaded model; ``RuntimeError`` before ``load``."""
         if self._model is None:
             raise RuntimeError("Embedder.warm_up() must be called before use")
         return self._model
 
     def encode(self, kind: Kind, texts: list[str], progress: bool = False) -> np.ndarray:
+        """``texts`` as float32 unit vectors, one a row, through the forward pass ``forward_for`` picks for their
+        number, else the library's ``encode``. ``kind``: questions are embedded in one batch, passages in batches of
+        ``batch_size``."""
         forward = forward_for(len(texts), self._onnx, self._traced)
         if forward is None:
             return self._encode_reference(kind, texts, progress)

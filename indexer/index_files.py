@@ -49,6 +49,9 @@ class IndexIncompatible(IndexUnavailable):
 
 @dataclass(frozen=True)
 class DocumentRecord:
+    """A document of the index: its id (its path in the corpus), title, content hash, and the metadata its passages were
+    embedded with."""
+
     doc_id: str
     title: str
     content_hash: str
@@ -60,6 +63,9 @@ class DocumentRecord:
 
 @dataclass(frozen=True)
 class ChunkRecord:
+    """A passage that search finds: sentences ``[first_sentence, end_sentence)`` of its document, the markers they carry
+    and the page it starts on; ``row`` is its vector's id."""
+
     row: int
     chunk_id: str
     doc_id: str
@@ -72,6 +78,9 @@ class ChunkRecord:
 
 @dataclass(frozen=True)
 class SentenceRecord:
+    """A sentence as answers quote it: its claim's closing ``group`` and ``markers``, its ``kind``, its claim's number
+    (``unit``), its page and its stemmed ``terms``."""
+
     row: int
     doc_id: str
     text: str
@@ -85,6 +94,9 @@ class SentenceRecord:
 
 @dataclass
 class Manifest:
+    """``manifest.json``: the model, chunking and index type the index was built with, its documents and counts, and the
+    files left out of it."""
+
     model: dict[str, Any]
     chunking: dict[str, Any]
     index_type: str
@@ -107,9 +119,11 @@ class ClaimTerms:
 
     @property
     def claims(self) -> int:
+        """Claims in the index, against which a term's count of claims says how rare it is."""
         return len(self.by_claim)
 
     def of(self, unit: int) -> frozenset[str]:
+        """The terms of claim ``unit``; none for a claim of headings alone."""
         found = self.by_claim.get(unit)
         return found if found is not None else frozenset()
 
@@ -181,6 +195,8 @@ def check_model(manifest: Manifest, name: str, dimension: int, probe: list[float
 
 
 def same_model(manifest: Manifest, dimension: int, probe: list[float]) -> bool:
+    """Whether the index's vectors come from a model with this ``dimension`` and ``probe`` (each coordinate within
+    0.002)."""
     built = manifest.model
     return built.get("dimension") == dimension and bool(np.allclose(built.get("probe", []), probe, atol=2e-3))
 

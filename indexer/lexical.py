@@ -32,6 +32,7 @@ class LexicalIndex:
 
     @classmethod
     def build(cls, chunk_texts: list[str], document_names: list[str]) -> LexicalIndex:
+        """BM25 over ``chunk_texts`` (by chunk row) and over ``document_names`` (by document, in the index's order)."""
         return cls(_bm25([lexical_terms(t) for t in chunk_texts]), _bm25([lexical_terms(n) for n in document_names]))
 
     @classmethod
@@ -40,6 +41,7 @@ class LexicalIndex:
         return cls(*(bm25s.BM25.load(folder / part, mmap=True, show_progress=False) for part in (TEXT_DIR, NAMES_DIR)))
 
     def save(self, folder: Path) -> None:
+        """Write both BM25 indexes into ``folder``, for ``load``."""
         for part, index in ((TEXT_DIR, self._texts), (NAMES_DIR, self._names)):
             index.save(folder / part, show_progress=False)
 

@@ -27,6 +27,8 @@ class UnreadableDocument(InputError):
 
 @dataclass(frozen=True)
 class LoadedDocument:
+    """A corpus file read into normalised text, with what the index keeps of it."""
+
     doc_id: str
     title: str
     text: str
@@ -67,10 +69,12 @@ def not_read(corpus_dir: Path, sidecars: tuple[str, ...] = ()) -> Iterator[Path]
 
 
 def doc_id_for(path: Path, corpus_dir: Path) -> str:
+    """A document's id: its path under ``corpus_dir``, with forward slashes."""
     return path.relative_to(corpus_dir).as_posix()
 
 
 def content_hash(data: bytes) -> str:
+    """SHA-256 of a file's bytes, in hex: an unchanged file is reused, and a second copy of one is indexed once."""
     return hashlib.sha256(data).hexdigest()
 
 
@@ -116,7 +120,10 @@ def _library_warnings() -> Iterator[list[str]]:
     said: list[str] = []
 
     class Keep(logging.Handler):
+        """Keeps the messages pypdf logs, for the summary, rather than printing them."""
+
         def emit(self, record: logging.LogRecord) -> None:
+            """Keep the record's message."""
             said.append(record.getMessage())
 
     logger, keep = logging.getLogger("pypdf"), Keep(logging.WARNING)

@@ -33,6 +33,9 @@ class NotAnIndexFolder(IndexFault, ValueError):
 
 
 class IndexLocation:
+    """An index folder's link, the folder of its builds and its lock file: where builds are written and how one replaces
+    another."""
+
     def __init__(self, index_dir: Path) -> None:
         self.path = Path(os.path.abspath(index_dir))
         self.builds = self.path.parent / f".{self.path.name}.builds"
@@ -40,6 +43,8 @@ class IndexLocation:
 
     @contextmanager
     def lock(self) -> Iterator[None]:
+        """Hold the lock on this index for the length of a build (its parent folder made first); ``IndexLocked`` at once
+        when another build holds it."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with open(self._lock_path, "w") as handle:
             try:
@@ -79,6 +84,7 @@ class IndexLocation:
             )
 
     def new_build(self) -> Path:
+        """A new empty folder among the builds, to write a build into before ``publish``."""
         self.builds.mkdir(parents=True, exist_ok=True)
         return Path(tempfile.mkdtemp(prefix="build-", dir=self.builds))
 

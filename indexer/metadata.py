@@ -32,6 +32,9 @@ class MetadataError(InputError):
 
 @dataclass(frozen=True)
 class DocumentMetadata:
+    """What is known of a document beyond its text: from the sidecar, or for company and period its file name; empty
+    where neither says."""
+
     company: str = ""
     period: str = ""
     # A title the sidecar gives; otherwise the document's own (first line, HTML or PDF title) is used.

@@ -39,6 +39,7 @@ class EncoderProcess:
         self._lock = threading.Lock()
 
     def load(self) -> ModelInfo:
+        """Start the child, which loads the model: what it loaded, or ``ModelUnavailable`` with the child's reason."""
         with self._lock:
             return self._start()
 
@@ -62,6 +63,8 @@ class EncoderProcess:
         return value  # type: ignore[return-value]
 
     def encode(self, kind: Kind, texts: list[str], progress: bool = False) -> np.ndarray:
+        """``Encoder.encode`` in the child (no progress bar), started again first if it has stopped;
+        ``ModelProcessError`` when it stops meanwhile or the model fails."""
         with self._lock:
             if self._connection is None or self._process is None or self._process.poll() is not None:
                 self._close_unlocked()
@@ -91,6 +94,7 @@ class EncoderProcess:
         return reply
 
     def close(self) -> None:
+        """Stop the child; the next ``encode`` starts another."""
         with self._lock:
             self._close_unlocked()
 

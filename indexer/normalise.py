@@ -74,6 +74,7 @@ def _split_inline_heading(line: str) -> str:
 
 def _join_spaced_hyphens(line: str) -> str:
     def join(match: re.Match[str]) -> str:
+        """The spaced dash kept before a function word (a dash of punctuation), else a hyphen joining the two words."""
         return match.group(0) if match.group(1) in _FUNCTION_WORDS else "-"
 
     return re.sub(r"(?<=[A-Za-z]) - (?=([a-z]+))", join, line)

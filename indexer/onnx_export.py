@@ -54,6 +54,7 @@ def export_onnx(model: SentenceTransformer, path: Path) -> None:
             self.model, self.names = model, names
 
         def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
+            """The sentence embeddings of the tensors the exporter passes, in the order of ``names``."""
             return self.model(dict(zip(self.names, inputs)))["sentence_embedding"]
 
     example = tensors(model.preprocess(EXAMPLE_TEXTS))

@@ -33,6 +33,7 @@ def session_forward(path: Path, threads: int | None) -> Forward:
     names = [node.name for node in session.get_inputs()]
 
     def forward(features: Features) -> np.ndarray:
+        """The sentence embeddings of one batch of features, run by the session."""
         return session.run(None, {name: features[name].numpy() for name in names})[0]
 
     return forward

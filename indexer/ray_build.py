@@ -93,6 +93,8 @@ class RayCompute:
         return self.actors or max(1, int(self._ray.cluster_resources().get("CPU", 1)))
 
     def embed(self, texts: list[str]) -> np.ndarray:
+        """``Compute.embed`` on the cluster: the texts longest first, in blocks of ``batch_size`` spread over the actor
+        pool; ``texts_by_node`` counts anew who embedded what."""
         self.texts_by_node = Counter()
         self._connect()
         import pyarrow as pa
@@ -122,6 +124,8 @@ class RayCompute:
         return vectors
 
     def vector_store(self, vectors: np.ndarray, index_type: IndexType) -> FaissStore:
+        """``Compute.vector_store``: built on the driver, unless it is an IVF index of at least ``shard_vectors``
+        chunks, which Ray tasks fill in shards."""
         if choose_index_type(len(vectors), index_type) != "ivf" or len(vectors) < self.shard_vectors:
             return FaissStore.build(vectors, index_type)
         self._connect()

@@ -70,6 +70,7 @@ class StoredRecords(Sequence[R], Generic[R]):
         return found
 
     def get(self, key: int) -> R | None:
+        """The record whose key is ``key``, or None when there is none."""
         found = self._range(key, key + 1)
         return found[0] if found else None
 

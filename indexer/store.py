@@ -36,7 +36,9 @@ class VectorStore(Protocol):
     """What the service needs from a vector index: so FAISS can be swapped for another engine."""
 
     @property
-    def size(self) -> int: ...
+    def size(self) -> int:
+        """Vectors held, one a chunk."""
+        ...
 
     def search(
         self, queries: np.ndarray, k: int, rows: tuple[int, int] | np.ndarray | None = None
@@ -45,22 +47,28 @@ class VectorStore(Protocol):
         ``rows`` limits the search to ids in ``[start, end)``, or to the ids of an array."""
         ...
 
-    def save(self, path: Path) -> None: ...
+    def save(self, path: Path) -> None:
+        """Write the index to ``path`` (a build's ``chunks.faiss``), for serving processes to load."""
+        ...
 
 
 def choose_index_type(
     count: int, requested: IndexType = "auto", exact_limit: int = EXACT_SEARCH_LIMIT
 ) -> Literal["flat", "ivf"]:
+    """The index type for ``count`` vectors: ``requested``, or for ``auto`` exact search up to ``exact_limit`` vectors
+    and IVF beyond."""
     if requested != "auto":
         return requested
     return "flat" if count <= exact_limit else "ivf"
 
 
 def ivf_lists(count: int) -> int:
+    """Inverted lists of an IVF index of ``count`` vectors: about 4 × √count."""
     return max(1, int(_LISTS_PER_SQRT * math.sqrt(count)))
 
 
 def ivf_probes(lists: int) -> int:
+    """Lists a query scans: a 64th of ``lists``, at least 16 (and at most all)."""
     return min(lists, max(_MIN_PROBES, round(lists * _PROBE_SHARE)))
 
 
@@ -76,6 +84,8 @@ class FaissStore:
     def build(
         cls, vectors: np.ndarray, index_type: IndexType = "auto", exact_limit: int = EXACT_SEARCH_LIMIT
     ) -> FaissStore:
+        """An index holding ``vectors`` (row numbers as ids), of the type ``choose_index_type`` picks for their
+        number."""
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         index = empty_index(vectors, index_type, exact_limit)
         index.add(vectors)
@@ -104,15 +114,18 @@ class FaissStore:
 
     @property
     def size(self) -> int:
+        """Vectors held."""
         return int(self._index.ntotal)
 
     @property
     def kind(self) -> str:
+        """``flat`` or ``ivf``, as the manifest records it."""
         return "ivf" if isinstance(self._index, faiss.IndexIVF) else "flat"
 
     def search(
         self, queries: np.ndarray, k: int, rows: tuple[int, int] | np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
+        """``VectorStore.search``, with ``k`` no more than the vectors held."""
         queries = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
         k = min(k, max(self.size, 1))
         if rows is None:
@@ -137,6 +150,7 @@ class FaissStore:
         return int(faiss.serialize_index(self._index).nbytes)
 
     def save(self, path: Path) -> None:
+        """Write the index to ``path``, for ``load``."""
         faiss.write_index(self._index, str(path))
 
 

@@ -35,6 +35,8 @@ _JOINED_MAX = 3
 
 @lru_cache(maxsize=65536)
 def stem(word: str) -> str:
+    """The Snowball English stem of a lower-case ``word``, cached: the same words recur in every passage and
+    question."""
     return _stemmer.stemWord(word)
 
 

@@ -29,6 +29,7 @@ def trace(model: SentenceTransformer) -> Forward:
         traced = torch.jit.freeze(torch.jit.trace(model.eval(), (example,), strict=False))
 
     def forward(features: Features) -> np.ndarray:
+        """The sentence embeddings of one batch of features, run by the frozen graph, as float32."""
         with torch.inference_mode():
             return traced(features)["sentence_embedding"].float().numpy()
 

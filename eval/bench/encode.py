@@ -31,6 +31,8 @@ def embedded_texts(data: IndexData) -> list[str]:
 
 
 def main() -> None:
+    """``python -m eval.bench.encode INDEX_DIR``: print how long the model takes to encode the index's embedded texts,
+    once it is loaded and warm."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("index_dir", type=Path)
     args = parser.parse_args()

@@ -30,6 +30,8 @@ def bare_embedder() -> Embedder:
 
 
 def main() -> None:
+    """``python -m eval.bench.latency``: time ``/ask`` and the bare embedding in alternating rounds, and print their
+    medians, p95s and ratio."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--index-dir", default=".citeqa/index")
     parser.add_argument("--rounds", type=int, default=5)

@@ -50,9 +50,11 @@ class Phase:
 
     @property
     def requests(self) -> int:
+        """Requests sent, answered or failed."""
         return len(self.latencies) + sum(self.failures.values())
 
     def p(self, share: float) -> float:
+        """The latency in seconds at ``share`` of the answered requests (0.95: the p95); NaN when none was answered."""
         ordered = sorted(self.latencies)
         return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else float("nan")
 
@@ -95,6 +97,7 @@ def run_phase(url: str, questions: Questions, clients: int, seconds: float) -> P
     address = httpx.URL(url)
 
     async def phase_clients() -> None:
+        """Every client asking until the deadline."""
         deadline = time.monotonic() + seconds
         await asyncio.gather(*(ask_until(address, questions, deadline, phase) for _ in range(clients)))
 
@@ -180,6 +183,8 @@ async def exchange(
 
 
 def main(argv: list[str] | None = None) -> int:
+    """``python -m eval.bench.load``: warm the server up, time one client, then the load, and print the summary; 1 when
+    a bound is broken, else 0."""
     parser = argparse.ArgumentParser(prog="python -m eval.bench.load", description=__doc__.split("\n\n")[0])
     parser.add_argument("--index-dir", type=Path, default=Path(".citeqa/index"))
     parser.add_argument("--seconds", type=float, default=60.0, help="length of the load phase (default 60)")

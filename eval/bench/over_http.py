@@ -22,6 +22,7 @@ def http_call(client: httpx.Client, path: str) -> Callable[[str], object]:
     """A call asking ``text`` of ``path`` through ``client``, raising on an error status."""
 
     def call(text: str) -> object:
+        """Ask ``text`` of ``path``: the response, or ``httpx.HTTPStatusError`` for an error status."""
         method, url, arguments = request(path, text)
         return client.request(method, url, **arguments).raise_for_status()  # type: ignore[arg-type]
 
@@ -35,6 +36,7 @@ async def _load(url: str, path: str, texts: list[str], clients: int) -> float:
     async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as client:
 
         async def worker() -> None:
+            """One connection: the next text as soon as the last is answered, until the texts run out."""
             for text in pending:
                 method, target, arguments = request(path, text)
                 (await client.request(method, target, **arguments)).raise_for_status()  # type: ignore[arg-type]

@@ -39,14 +39,18 @@ def build_peer(index_dir: Path) -> FAISS:
 
 
 def create_peer_app(store: FAISS) -> FastAPI:
+    """An app over ``store`` with the routes the benchmark calls: ``/readyz``, which ``started_server`` waits for, and
+    ``/search``."""
     app = FastAPI()
 
     @app.get("/readyz")
     def readyz() -> dict[str, str]:
+        """Ready as soon as it answers: the store is built before the app starts."""
         return {"status": "ready"}
 
     @app.get("/search")
     def search(q: Annotated[str, Query(min_length=1)], k: int = 5) -> dict[str, list[dict[str, str]]]:
+        """The ``k`` chunks nearest ``q``, each with its ``doc_id``, ``chunk_id`` and text."""
         found = store.similarity_search(q, k=k)
         return {"results": [{**document.metadata, "text": document.page_content} for document in found]}
 
@@ -54,6 +58,7 @@ def create_peer_app(store: FAISS) -> FastAPI:
 
 
 def main() -> None:
+    """``python -m eval.bench.peer``: build the store and serve it on loopback at ``--port``."""
     import uvicorn
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -11,6 +11,7 @@ GOLD = Path(__file__).resolve().parent.parent / "gold.jsonl"
 
 
 def gold_questions() -> list[str]:
+    """The questions of ``eval/gold.jsonl``, in order."""
     return [json.loads(line)["question"] for line in GOLD.read_text(encoding="utf-8").splitlines() if line]
 
 
@@ -33,6 +34,7 @@ class Questions:
         self._counter = itertools.count()
 
     def next(self) -> str:
+        """The next gold question in turn, its spaces widened for its round: a text not returned before (``unseen``)."""
         n = next(self._counter)
         return unseen(self.gold[n % len(self.gold)], n // len(self.gold) + 1)
 
@@ -41,4 +43,5 @@ class Questions:
         return self.stream(len(self.gold))
 
     def stream(self, count: int) -> list[str]:
+        """The next ``count`` questions (``next``)."""
         return [self.next() for _ in range(count)]

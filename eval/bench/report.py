@@ -392,6 +392,8 @@ SECTIONS: dict[str, tuple[str, Callable[[Results], list[str]]]] = {
 
 
 def markdown(results: Results, image: str) -> str:
+    """The report of ``results``: the targets judged, the plot ``image``, and a section for each part run, with the
+    conditions it was measured in."""
     lines = [
         "# citeqa benchmark",
         "",
@@ -472,6 +474,8 @@ def _with_rows(section: str, rows: list[str]) -> str:
 
 
 def plot(results: Results, path: Path) -> None:
+    """Draw p50 latency, throughput by clients and search latency by corpus size into ``path``, each panel from the
+    parts that were run."""
     import matplotlib
 
     matplotlib.use("Agg")

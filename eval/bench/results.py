@@ -20,10 +20,12 @@ Figures = dict[str, Any]
 
 
 def read_results() -> dict[str, Figures]:
+    """The figures in bench.json by part; empty before the first run."""
     return json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
 
 
 def write_results(results: dict[str, Figures]) -> None:
+    """Write every part's figures to bench.json."""
     RESULTS.write_text(json.dumps(results, indent=2))
 
 

@@ -33,6 +33,8 @@ EXTRA_MODULES = {"matplotlib": "*", "langchain_community": "peer", "langchain_hu
 
 
 def main() -> None:
+    """``python -m eval.bench``: run the chosen parts, keeping each one's figures in bench.json as it ends, then write
+    the report."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", default=",".join(PARTS), help=f"comma-separated parts of: {','.join(PARTS)}")
     parser.add_argument("--scale-sizes", default="100000,1000000", help="vector counts for the scale part")

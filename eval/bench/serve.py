@@ -14,6 +14,8 @@ from indexer.embedder import QUERY_CACHE_SIZE
 
 
 def main() -> None:
+    """``python -m eval.bench.serve``: serve the index on loopback at ``--port`` with the speed-ups its flags switch
+    off."""
     import uvicorn
 
     from service.answering.qa import QuestionAnswering, serving_embedder

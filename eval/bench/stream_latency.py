@@ -26,6 +26,8 @@ WARM_UP = ["What does the report say about the market?", "Which companies are me
 
 
 def main() -> None:
+    """``python -m eval.bench.stream_latency``: print the median and largest time to each event, for new and for
+    repeated questions."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--index-dir", type=Path, default=Path(".citeqa/index"))
     parser.add_argument("--questions", type=int, default=20)

@@ -26,11 +26,13 @@ def timed_ms(call: Callable[[Arg], object], arguments: list[Arg]) -> list[float]
 
 
 def percentile(values: list[float], share: float) -> float:
+    """The value at ``share`` of ``values`` (0.95: the p95), by nearest rank."""
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
 def spread(timings: list[float]) -> Figures:
+    """The median, p95 and p99 of ``timings`` (milliseconds) and their number, as bench.json keeps them."""
     return {
         "p50_ms": round(statistics.median(timings), 3),
         "p95_ms": round(percentile(timings, 0.95), 3),

@@ -110,6 +110,7 @@ def pss_bytes(pid: int) -> int:
 
 
 def folder_bytes(folder: Path) -> int:
+    """Bytes of every file under ``folder`` (where it links to): an index's size on disk."""
     return sum(path.stat().st_size for path in folder.resolve().rglob("*") if path.is_file())
 
 
@@ -128,6 +129,7 @@ def served_memory(index_dir: Path, workers: int) -> Figures:
 
 
 def rate(phase: Phase) -> float:
+    """Answers a second in ``phase``; failed requests do not count."""
     return round(len(phase.latencies) / phase.seconds, 1)
 
 
@@ -183,6 +185,8 @@ def worker_reloads(url: str, workers: int) -> dict[int, int]:
 
 
 def bench_workers(seed_index: Path, work: Path, chunks: int) -> Figures:
+    """`citeqa serve --workers N` on an index of at least ``chunks`` chunks made of copies of ``seed_index`` (kept in
+    ``work``): memory by number of workers, throughput, and failures across reloads."""
     seed = read_index(seed_index, with_store=False)
     index_dir = synthetic_index(seed, chunks, work / f"scale-out-{chunks}")
     index = read_manifest(index_dir)

@@ -13,6 +13,8 @@ from service.local_server import started_server
 
 
 def bench_footprint() -> Figures:
+    """Ready time, and peak RSS after the gold questions, of `citeqa serve` on the seed index and on the FinanceBench
+    pages' index."""
     figures: dict[str, Figures] = {}
     for name, corpus in (("seed", SEED_CORPUS), ("financebench", FINANCEBENCH)):
         index_dir = ensure_index(corpus, f"{name}-index")

@@ -16,6 +16,8 @@ from service.local_server import started_server
 
 
 def bench_peer() -> Figures:
+    """citeqa's search against LangChain's FAISS store over the seed index's chunks: latency in-process and over HTTP,
+    throughput at 1 and 16 clients, and how many times faster citeqa is."""
     from eval.bench.peer import build_peer
     from service.answering.qa import QuestionAnswering
     from service.config import Settings
@@ -43,6 +45,7 @@ def bench_peer() -> Figures:
         }
 
     def ratio(figures: Figures) -> float:
+        """LangChain's p50 over citeqa's."""
         theirs, ours = figures["langchain"], figures["citeqa"]
         return round(float(theirs["p50_ms"]) / float(ours["p50_ms"]), 2)
 

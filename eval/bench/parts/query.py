@@ -17,6 +17,8 @@ CLIENTS = (1, 4, 16)
 
 
 def bench_query() -> Figures:
+    """One question's time (bare and served embedding, ``/ask``, ``/search``, ``/ask`` asked again) and throughput by
+    clients, with the ratios the targets judge."""
     from service.answering.qa import serving_embedder
     from service.config import Settings
 

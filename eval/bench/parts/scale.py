@@ -9,6 +9,7 @@ from indexer.index_files import read_index
 
 
 def bench_scale(sizes: list[int]) -> Figures:
+    """``measure`` at each of ``sizes`` vectors, drawn around the FinanceBench pages' chunk embeddings."""
     from eval.bench.scale import measure
 
     seeds = read_index(ensure_index(FINANCEBENCH, "financebench-index"), with_store=False).chunk_vectors
