@@ -47,7 +47,7 @@ class Closest:
 
     @property
     def text(self) -> str:
-        """The sentence followed by its claim's marker group, as the report writes it."""
+        """The sentence with its claim's marker group where the report writes it: before the closing stop."""
         return render_with_group(self.sentence.text, self.sentence.group)
 
 

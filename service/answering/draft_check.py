@@ -74,8 +74,6 @@ class Dropped:
     reason: str
 
 
-
-
 @dataclass(frozen=True)
 class Supported:
     """A kept sentence: its words as drafted, the claims that support it, in the report's order."""
@@ -256,8 +254,6 @@ def _relations_held(text: str, supports: list[Support], passages: list[str]) -> 
     )
 
 
-
-
 def _names_supported(
     names: Names, words: list[frozenset[str]], supports: list[Support], candidates: list[Support], index: SearchIndex
 ) -> tuple[list[Support], str | None]:
@@ -318,20 +314,6 @@ def _document_names(index: SearchIndex, names: Names, doc_id: str) -> frozenset[
     return index.naming.document_names(names, doc_id) | short
 
 
-
-
-
-
-
-
-
-
-
-
-
-
-
-
 def _coverage(words: list[frozenset[str]], terms: frozenset[str]) -> float:
     """Share of the words (each with its forms in the corpus) that ``terms`` hold."""
     if not words:
@@ -366,11 +348,5 @@ def _disagreement(claim: Statement, words: dict[str, frozenset[str]], supports: 
     if missing_months:
         return f"{', '.join(sorted(missing_months)).title()} is not in the supporting sentence"
     return None
-
-
-
-
-
-
 
 

@@ -3,8 +3,9 @@
 ``QuestionAnswering`` (``qa.py``) runs them in order: retrieve passages, read them into an answer (the
 reader ranks sentences for being the answer and, when none is verified, for being the closest), and, with
 a language model configured, check the model's draft sentence by sentence. A step is swapped by handing
-``QuestionAnswering`` or ``Answerer`` another object with the same method: a reranker wraps a
-``Retriever``; a reader model a user brings is a ``Reader``.
+``QuestionAnswering`` (a retriever, a reader), ``Answerer`` (a sentence ranker) or ``GeneratedAnswerer`` (a
+draft check) another object with the same method: a reranker wraps a ``Retriever``; a reader model a user
+brings is a ``Reader``.
 """
 
 from __future__ import annotations

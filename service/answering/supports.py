@@ -110,7 +110,6 @@ def terms_of(support: Support) -> frozenset[str]:
     return frozenset(support.sentence.terms)
 
 
-
 def is_year(number: str) -> bool:
     """Whether ``number`` is written as a year (1900 to 2099)."""
     return YEAR.fullmatch(number) is not None

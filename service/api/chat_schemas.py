@@ -1,8 +1,8 @@
 """OpenAI's chat completions format as citeqa reads and writes it: requests, completions and their chunks.
 
 The last user message is the question; earlier user messages are the conversation a follow-up is read
-with. The answer with its markers is the message content; ``citations``, ``sources`` and ``abstained``
-travel as extra top-level fields (in the last chunk when streaming), since a chat message has no
+with. The answer with its markers is the message content; ``citations``, ``sources``, ``abstained`` and
+``closest`` travel as extra top-level fields (in the last chunk when streaming), since a chat message has no
 place for them.
 """
 
