@@ -39,8 +39,8 @@ from service.answering.relations import (
     unstated_link,
 )
 from service.answering.search_index import SearchIndex
-from service.answering.statements import Statement, statement
-from service.answering.supports import Support, is_year, terms_of, with_acronyms
+from service.answering.statements import Statement, is_year, statement
+from service.answering.supports import Support, terms_of, with_acronyms
 
 # The reason given for a sentence with no content word and no number ("Yes.", "In short:").
 NOTHING_TO_CHECK = "nothing in it to check"

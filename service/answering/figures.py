@@ -9,8 +9,8 @@ from decimal import Decimal
 from indexer.terms import NUMBER
 from service.answering.arithmetic import explained
 from service.answering.search_index import Hit, SearchIndex
-from service.answering.statements import YEAR, Statement, statement, value
-from service.answering.supports import Support, is_year
+from service.answering.statements import YEAR, Statement, is_year, statement, value
+from service.answering.supports import Support
 
 _UP = frozenset(
     """rose rise risen rising increase increased increasing grew grow grown growth up higher gain gained improved

@@ -195,3 +195,8 @@ def value(number: str, scale: str) -> Decimal | None:
 def _scale(written: str) -> str:
     lower = written.lower()
     return _SCALES.get(lower, lower)
+
+
+def is_year(number: str) -> bool:
+    """Whether ``number`` is written as a year (1900 to 2099)."""
+    return YEAR.fullmatch(number) is not None

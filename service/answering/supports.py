@@ -16,12 +16,10 @@ from indexer.index_files import SentenceRecord
 from indexer.terms import NUMBER, content_terms
 from service.answering.acronyms import writes
 from service.answering.search_index import Hit, SearchIndex
-from service.answering.statements import YEAR
+from service.answering.statements import YEAR, is_year
 
 # A line of a table that is only a figure: "(5,053)", "$", "50,710", "—", "12.5 %".
 _FIGURE = re.compile(r"[\s$€£¥()%—–\-.,\d]*")
-
-
 # How far back in its document a passage's table header is looked for, in lines.
 _HEADER_REACH = 400
 
@@ -108,8 +106,3 @@ def with_acronyms(support: Support, phrases: dict[str, str]) -> Support:
 def terms_of(support: Support) -> frozenset[str]:
     """The terms ``support`` holds, those of the acronyms it spells out included (``with_acronyms``)."""
     return frozenset(support.sentence.terms)
-
-
-def is_year(number: str) -> bool:
-    """Whether ``number`` is written as a year (1900 to 2099)."""
-    return YEAR.fullmatch(number) is not None
